@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+// posecluster: annotate video archives with human poses on a cluster of machines.
+// No SwiftPM package dependencies: Glibc, Foundation, Dispatch, XCTest, and C system
+// libraries through systemLibrary targets (libzstd, libturbojpeg).
+import PackageDescription
+
+// The numeric kernels want the machine's SIMD width (AVX-512 where present, AVX2 elsewhere):
+// without -march the SIMD types lower to scalar fmaf calls. Every machine builds for itself.
+let nativeSIMD: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=native", "-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "posecluster",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "posecoord", targets: ["posecoord"]),
+        .executable(name: "poseworker", targets: ["poseworker"]),
+    ],
+    targets: [
+        // C system libraries.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+
+        // Shared vocabulary: geometry, joints, PoseTrack format, command-line parsing, atomic files.
+        .target(name: "PoseCore"),
+        // Tensor kernels: packed GEMM, LayerNorm, GELU, softmax, attention, each beside a plain reference.
+        .target(name: "PoseTensor", swiftSettings: nativeSIMD),
+        // safetensors reader (mmap) and writer.
+        .target(name: "SafeTensors"),
+        // The FTP-Pose model: config, weight table, forward pass, DPC-kNN, decoding.
+        .target(name: "FTPPose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
+        // Frames in: ffmpeg subprocess, JPEG folders, crops.
+        .target(name: "PoseMedia", dependencies: ["PoseCore", "CTurboJPEG"], swiftSettings: nativeSIMD),
+        // Archive pipeline: scanning, detections, tracking, windows, units, merge, output, synth.
+        .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseMedia", "FTPPose"]),
+        // PoseTrack mAP as the official kit computes it.
+        .target(name: "PoseEval", dependencies: ["PoseCore"]),
+        // SHA-256, HMAC-SHA256, CRC32C.
+        .target(name: "PoseCrypto"),
+        // Wire protocol: pure codec, no I/O.
+        .target(name: "PoseWire", dependencies: ["PoseCore", "PoseCrypto", "CZstd"]),
+        // Scheduling state machine (sans-IO) and its seeded simulation.
+        .target(name: "PoseSchedule", dependencies: ["PoseCore"]),
+        // Sockets, coordinator, worker, journal, HTTP status.
+        .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "PoseMedia"]),
+
+        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster"]),
+        .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
+
+        .testTarget(name: "PoseCoreTests", dependencies: ["PoseCore"]),
+        .testTarget(name: "PoseTensorTests", dependencies: ["PoseTensor"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "FTPPoseTests", dependencies: ["FTPPose", "SafeTensors", "PoseTensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PoseMediaTests", dependencies: ["PoseMedia", "PoseCore", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PoseArchiveTests", dependencies: ["PoseArchive", "PoseCore", "PoseMedia"]),
+        .testTarget(name: "PoseEvalTests", dependencies: ["PoseEval", "PoseCore"]),
+        .testTarget(name: "PoseCryptoTests", dependencies: ["PoseCrypto"]),
+        .testTarget(name: "PoseWireTests", dependencies: ["PoseWire"]),
+        .testTarget(name: "PoseScheduleTests", dependencies: ["PoseSchedule"]),
+        .testTarget(name: "PoseClusterTests", dependencies: ["PoseCluster", "PoseArchive", "PoseWire"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// FTPPose: see Package.swift for what this module holds.

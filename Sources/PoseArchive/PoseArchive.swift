@@ -1,0 +1,1 @@
+// PoseArchive: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PoseCluster: see Package.swift for what this module holds.

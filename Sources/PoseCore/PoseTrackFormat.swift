@@ -1,0 +1,162 @@
+// PoseTrack 2018 per-video JSON (POSETRACK-CONVENTIONS.md section D): the format the
+// pipeline writes, the synthetic archive's ground truth uses, and the evaluator reads.
+// Decoding is lenient about optional fields; encoding is deterministic (sorted keys).
+import Foundation
+
+public struct PoseTrackFile: Codable, Equatable, Sendable {
+    public var images: [PoseTrackImage]
+    public var annotations: [PoseTrackAnnotation]
+    public var categories: [PoseTrackCategory]
+
+    public init(images: [PoseTrackImage], annotations: [PoseTrackAnnotation], categories: [PoseTrackCategory] = [.person]) {
+        self.images = images; self.annotations = annotations; self.categories = categories
+    }
+
+    /// Bytes of the file: sorted keys, no escaping of `/`, so equal files are equal bytes.
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+
+    /// Reads a file, with an error that says which file and what is wrong.
+    public static func decode(_ data: Data, path: String) throws -> PoseTrackFile {
+        do {
+            return try JSONDecoder().decode(PoseTrackFile.self, from: data)
+        } catch let error as DecodingError {
+            throw PoseTrackFormatError(path: path, reason: Self.describe(error))
+        } catch {
+            throw PoseTrackFormatError(path: path, reason: "\(error)")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func at(_ path: [CodingKey]) -> String {
+            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return "\(at(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context): return "\(at(context.codingPath)): missing \(type) value"
+        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])): missing"
+        case .dataCorrupted(let context): return "\(at(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+public struct PoseTrackFormatError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): not a PoseTrack 2018 file: \(reason)" }
+}
+
+public struct PoseTrackImage: Codable, Equatable, Sendable {
+    public var fileName: String
+    public var id: Int
+    public var frameID: Int?
+    public var videoID: String?
+    public var frameCount: Int?
+    public var isLabeled: Bool?
+    /// One x-list and one y-list per ignore polygon.
+    public var ignoreRegionsX: [[Double]]?
+    public var ignoreRegionsY: [[Double]]?
+
+    public init(fileName: String, id: Int, frameID: Int? = nil, videoID: String? = nil, frameCount: Int? = nil,
+                isLabeled: Bool? = nil, ignoreRegionsX: [[Double]]? = nil, ignoreRegionsY: [[Double]]? = nil) {
+        self.fileName = fileName; self.id = id; self.frameID = frameID; self.videoID = videoID
+        self.frameCount = frameCount; self.isLabeled = isLabeled
+        self.ignoreRegionsX = ignoreRegionsX; self.ignoreRegionsY = ignoreRegionsY
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case fileName = "file_name", id, frameID = "frame_id", videoID = "vid_id", frameCount = "nframes"
+        case isLabeled = "is_labeled", ignoreRegionsX = "ignore_regions_x", ignoreRegionsY = "ignore_regions_y"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        fileName = try c.decode(String.self, forKey: .fileName)
+        id = try c.decode(Int.self, forKey: .id)
+        frameID = try c.decodeIfPresent(Int.self, forKey: .frameID)
+        // vid_id is a string in PoseTrack 2018 files, a number in some copies.
+        if let text = try? c.decodeIfPresent(String.self, forKey: .videoID) { videoID = text }
+        else if let number = try? c.decodeIfPresent(Int.self, forKey: .videoID) { videoID = String(number) }
+        else { videoID = nil }
+        frameCount = try c.decodeIfPresent(Int.self, forKey: .frameCount)
+        isLabeled = try c.decodeIfPresent(Bool.self, forKey: .isLabeled)
+        ignoreRegionsX = try c.decodeIfPresent([[Double]].self, forKey: .ignoreRegionsX)
+        ignoreRegionsY = try c.decodeIfPresent([[Double]].self, forKey: .ignoreRegionsY)
+    }
+}
+
+public struct PoseTrackAnnotation: Codable, Equatable, Sendable {
+    public var id: Int?
+    public var imageID: Int
+    public var trackID: Int?
+    public var categoryID: Int?
+    /// 17 x (x, y, v): v is visibility in ground truth, the joint score in predictions.
+    public var keypoints: [Double]?
+    /// 17 joint scores (predictions); empty in ground truth.
+    public var scores: [Double]?
+    public var bbox: [Double]?
+    public var bboxHead: [Double]?
+    public var score: Double?
+
+    public init(id: Int? = nil, imageID: Int, trackID: Int? = nil, categoryID: Int? = 1, keypoints: [Double]? = nil,
+                scores: [Double]? = nil, bbox: [Double]? = nil, bboxHead: [Double]? = nil, score: Double? = nil) {
+        self.id = id; self.imageID = imageID; self.trackID = trackID; self.categoryID = categoryID
+        self.keypoints = keypoints; self.scores = scores; self.bbox = bbox; self.bboxHead = bboxHead; self.score = score
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, imageID = "image_id", trackID = "track_id", categoryID = "category_id", keypoints, scores
+        case bbox, bboxHead = "bbox_head", score
+    }
+}
+
+public struct PoseTrackCategory: Codable, Equatable, Sendable {
+    public var supercategory: String?
+    public var id: Int
+    public var name: String
+    public var keypoints: [String]
+    public var skeleton: [[Int]]?
+
+    public init(supercategory: String? = "person", id: Int, name: String, keypoints: [String], skeleton: [[Int]]?) {
+        self.supercategory = supercategory; self.id = id; self.name = name; self.keypoints = keypoints; self.skeleton = skeleton
+    }
+
+    /// PoseTrack's single category: person, 17 keypoints, 1-based skeleton.
+    public static let person = PoseTrackCategory(id: 1, name: "person", keypoints: PoseTrackJoints.names,
+                                                 skeleton: PoseTrackJoints.skeleton)
+}
+
+/// PoseTrack's naming: `NNNNNN_<mpii|bonn|mpiinew>_<split>` videos, 0-based 6-digit frames,
+/// image id `T*10^10 + seq*10^4 + frame` (T: 1 mpii, 2 bonn, 3 mpiinew).
+public enum PoseTrackNaming {
+    /// The image id PoseTrack's kit derives from a video name and frame index, or nil when the
+    /// name does not follow the pattern (or the frame is >= 10000).
+    public static func imageID(videoName: String, frame: Int) -> Int? {
+        let parts = videoName.split(separator: "_", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].count == 6, let sequence = Int(parts[0]), frame >= 0, frame < 10_000 else { return nil }
+        let source: Int
+        switch parts[1] {
+        case "mpii": source = 1
+        case "bonn": source = 2
+        case "mpiinew": source = 3
+        default: return nil
+        }
+        return source * 10_000_000_000 + sequence * 10_000 + frame
+    }
+
+    /// `images/val/<video>/NNNNNN.jpg`.
+    public static func fileName(videoName: String, frame: Int, split: String = "val") -> String {
+        let digits = String(frame)
+        return "images/\(split)/\(videoName)/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".jpg"
+    }
+
+    /// Rounds an output coordinate or score so files stay short and stable: 1/1000 of a pixel.
+    public static func rounded(_ value: Float) -> Double {
+        (Double(value) * 1000).rounded() / 1000
+    }
+}

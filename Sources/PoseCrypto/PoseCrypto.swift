@@ -1,0 +1,1 @@
+// PoseCrypto: see Package.swift for what this module holds.

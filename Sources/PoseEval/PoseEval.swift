@@ -1,0 +1,1 @@
+// PoseEval: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PoseMedia: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PoseSchedule: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PoseTensor: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// PoseWire: see Package.swift for what this module holds.

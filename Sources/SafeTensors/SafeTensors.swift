@@ -1,0 +1,1 @@
+// SafeTensors: see Package.swift for what this module holds.

@@ -1,0 +1,1 @@
+// Tests of FTPPose arrive with the module.

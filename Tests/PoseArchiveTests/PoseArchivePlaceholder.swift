@@ -1,0 +1,1 @@
+// Tests of PoseArchive arrive with the module.

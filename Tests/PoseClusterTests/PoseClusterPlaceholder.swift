@@ -1,0 +1,1 @@
+// Tests of PoseCluster arrive with the module.

@@ -1,0 +1,92 @@
+// Tests of the shared vocabulary: arguments, crop geometry, PoseTrack naming and format.
+import Foundation
+import XCTest
+import PoseCore
+
+final class ArgumentsTests: XCTestCase {
+    func testOptionsFlagsAndPositionals() throws {
+        var arguments = CommandArguments(["host:1", "--threads", "3", "--watch", "--out=dir"])
+        XCTAssertEqual(try arguments.int("--threads", default: 1), 3)
+        XCTAssertTrue(arguments.flag("--watch"))
+        XCTAssertFalse(arguments.flag("--watch"))
+        XCTAssertEqual(try arguments.option("--out"), "dir")
+        XCTAssertEqual(arguments.positional(), "host:1")
+        XCTAssertNoThrow(try arguments.finish())
+    }
+
+    func testUnknownOptionAndBadValueAreErrors() {
+        var arguments = CommandArguments(["--threads", "x", "--bogus"])
+        XCTAssertThrowsError(try arguments.int("--threads", default: 1)) { error in
+            XCTAssertTrue("\(error)".contains("--threads"))
+        }
+        XCTAssertThrowsError(try arguments.finish()) { error in
+            XCTAssertEqual("\(error)", "unknown option --bogus")
+        }
+        var missing = CommandArguments(["--out"])
+        XCTAssertThrowsError(try missing.option("--out"))
+    }
+}
+
+final class GeometryTests: XCTestCase {
+    func testAspectFixAndEnlargement() {
+        // Tall box: width grows to 0.75 * height.
+        let tall = CropGeometry(box: BoundingBox(x: 10, y: 20, width: 30, height: 200), inputWidth: 192, inputHeight: 256)
+        XCTAssertEqual(tall.centerX, 25); XCTAssertEqual(tall.centerY, 120)
+        XCTAssertEqual(tall.scaleWidth, 150 * 1.25, accuracy: 1e-9)
+        XCTAssertEqual(tall.scaleHeight, 200 * 1.25, accuracy: 1e-9)
+        // Wide box: height grows to width / 0.75.
+        let wide = CropGeometry(box: BoundingBox(x: 0, y: 0, width: 300, height: 100), inputWidth: 192, inputHeight: 256)
+        XCTAssertEqual(wide.scaleHeight, 400 * 1.25, accuracy: 1e-9)
+    }
+
+    func testHeatmapAndCropRoundTrip() {
+        let geometry = CropGeometry(box: BoundingBox(x: 40, y: 50, width: 60, height: 120), inputWidth: 192, inputHeight: 256)
+        for (px, py) in [(0.0, 0.0), (24.0, 32.0), (47.25, 63.75), (13.5, 7.25)] {
+            let image = geometry.imagePoint(heatmapX: px, heatmapY: py, heatmapWidth: 48, heatmapHeight: 64)
+            let back = geometry.cropPoint(x: image.x, y: image.y, width: 48, height: 64)
+            XCTAssertEqual(back.u, px, accuracy: 1e-9); XCTAssertEqual(back.v, py, accuracy: 1e-9)
+        }
+        // The heatmap centre maps to the box centre.
+        let centre = geometry.imagePoint(heatmapX: 24, heatmapY: 32, heatmapWidth: 48, heatmapHeight: 64)
+        XCTAssertEqual(centre.x, 70, accuracy: 1e-9); XCTAssertEqual(centre.y, 110, accuracy: 1e-9)
+    }
+
+    func testClipAndIoU() {
+        let box = BoundingBox(x: -10, y: 5, width: 30, height: 1000).clipped(frameWidth: 100, frameHeight: 200)
+        XCTAssertEqual(box, BoundingBox(x: 0, y: 5, width: 20, height: 195))
+        let a = BoundingBox(x: 0, y: 0, width: 10, height: 10), b = BoundingBox(x: 5, y: 0, width: 10, height: 10)
+        XCTAssertEqual(a.iou(b), 50.0 / 150.0, accuracy: 1e-12)
+        XCTAssertEqual(a.iou(BoundingBox(x: 50, y: 50, width: 1, height: 1)), 0)
+    }
+}
+
+final class PoseTrackFormatTests: XCTestCase {
+    func testNaming() {
+        XCTAssertEqual(PoseTrackNaming.imageID(videoName: "012834_mpii_test", frame: 0), 10_128_340_000)
+        XCTAssertEqual(PoseTrackNaming.imageID(videoName: "000001_bonn_train", frame: 17), 20_000_010_017)
+        XCTAssertNil(PoseTrackNaming.imageID(videoName: "holiday", frame: 0))
+        XCTAssertEqual(PoseTrackNaming.fileName(videoName: "012834_mpii_test", frame: 7), "images/val/012834_mpii_test/000007.jpg")
+    }
+
+    func testRoundTripAndDeterministicBytes() throws {
+        let file = PoseTrackFile(
+            images: [PoseTrackImage(fileName: "images/val/000001_mpii_test/000000.jpg", id: 10_000_010_000, frameID: 10_000_010_000,
+                                    videoID: "000001", frameCount: 1)],
+            annotations: [PoseTrackAnnotation(id: 1, imageID: 10_000_010_000, trackID: 0,
+                                              keypoints: Array(repeating: 1.5, count: 51), scores: Array(repeating: 0.25, count: 17),
+                                              bbox: [1, 2, 3, 4], score: 0.9)])
+        let bytes = try file.encoded()
+        XCTAssertEqual(try file.encoded(), bytes)
+        XCTAssertEqual(try PoseTrackFile.decode(Data(bytes), path: "x.json"), file)
+        let text = String(decoding: bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains("\"file_name\":\"images/val/000001_mpii_test/000000.jpg\""))
+    }
+
+    func testWrongShapeNamesTheField() {
+        let data = Data(#"{"images": [{"file_name": 3, "id": 1}], "annotations": [], "categories": []}"#.utf8)
+        XCTAssertThrowsError(try PoseTrackFile.decode(data, path: "bad.json")) { error in
+            XCTAssertTrue("\(error)".contains("bad.json"), "\(error)")
+            XCTAssertTrue("\(error)".contains("file_name"), "\(error)")
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Tests of PoseCrypto arrive with the module.

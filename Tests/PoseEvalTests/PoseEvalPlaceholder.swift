@@ -1,0 +1,1 @@
+// Tests of PoseEval arrive with the module.

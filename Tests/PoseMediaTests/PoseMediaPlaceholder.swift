@@ -1,0 +1,1 @@
+// Tests of PoseMedia arrive with the module.

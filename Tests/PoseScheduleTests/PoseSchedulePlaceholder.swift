@@ -1,0 +1,1 @@
+// Tests of PoseSchedule arrive with the module.

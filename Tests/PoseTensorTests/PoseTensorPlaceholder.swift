@@ -1,0 +1,1 @@
+// Tests of PoseTensor arrive with the module.

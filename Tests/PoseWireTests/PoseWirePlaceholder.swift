@@ -1,0 +1,1 @@
+// Tests of PoseWire arrive with the module.

@@ -1,0 +1,1 @@
+// Tests of SafeTensors arrive with the module.
