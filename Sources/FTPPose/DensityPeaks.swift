@@ -20,15 +20,21 @@ public enum DensityPeaks {
         }
         let inverseScale = Float(Double(d).squareRoot())
         let dist = gram.pointer
+        let vectorEnd = n & ~15
+        var largestV = Vector(repeating: 0)
         var largest: Float = 0
         for i in 0..<n {
             let row = dist + i * n
-            for j in 0..<n {
-                let value = max(squares[i] + squares[j] - 2 * row[j], 0).squareRoot() / inverseScale
-                row[j] = value
-                largest = max(largest, value)
+            let own = squares[i]
+            squares.withUnsafeBufferPointer { sq in
+                // A plain loop: LLVM vectorises the sqrt here (SIMD16.squareRoot() would not).
+                for j in 0..<n { row[j] = max(own + sq[j] - 2 * row[j], 0).squareRoot() / inverseScale }
             }
+            var j = 0
+            while j < vectorEnd { largestV = MathSIMD.maximum(largestV, loadVector(row + j)); j += 16 }
+            while j < n { largest = max(largest, row[j]); j += 1 }
         }
+        largest = max(largest, MathSIMD.maximumLane(largestV))
         // rho_i = exp(-mean of the k smallest dist^2 (self included) / tau)
         let k = min(knnK, n)
         var rho = [Float](repeating: 0, count: n)
@@ -36,7 +42,13 @@ public enum DensityPeaks {
         for i in 0..<n {
             let row = dist + i * n
             var filled = 0
-            for j in 0..<n {
+            var j = 0
+            while j < n {
+                // Skip whole chunks that cannot enter the k nearest (the common case).
+                if filled == k && j + 16 <= n && !any(loadVector(row + j) .< Vector(repeating: nearest[k - 1])) {
+                    j += 16
+                    continue
+                }
                 let value = row[j]
                 if filled < k {
                     var slot = filled
@@ -48,22 +60,42 @@ public enum DensityPeaks {
                     while slot > 0 && nearest[slot - 1] > value { nearest[slot] = nearest[slot - 1]; slot -= 1 }
                     nearest[slot] = value
                 }
+                j += 1
             }
             var sum: Float = 0
             for value in nearest { sum += value * value }
             rho[i] = Foundation.exp(-(sum / Float(k)) / tau)
         }
-        // delta_i = min dist to a denser token; the densest gets the largest distance of all.
+        // delta_i = min dist to a denser token (rho_j > rho_i, or equal and j < i); the densest
+        // gets the largest distance of all.
         var score = [Float](repeating: 0, count: n)
-        for i in 0..<n {
-            let row = dist + i * n
-            var delta = Float.infinity
-            var hasDenser = false
-            for j in 0..<n where rho[j] > rho[i] || (rho[j] == rho[i] && j < i) {
-                hasDenser = true
-                delta = min(delta, row[j])
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        rho.withUnsafeBufferPointer { densities in
+            let rhoBase = densities.baseAddress!
+            for i in 0..<n {
+                let row = dist + i * n
+                let own = rho[i], ownV = Vector(repeating: own), index = SIMD16<Int32>(repeating: Int32(i))
+                let infinity = Vector(repeating: .infinity)
+                var bestV = infinity
+                var anyDenser = SIMDMask<SIMD16<Int32>>(repeating: false)
+                var j = 0
+                while j < vectorEnd {
+                    let r = loadVector(rhoBase + j)
+                    let denser = (r .> ownV) .| ((r .== ownV) .& ((lanes &+ Int32(j)) .< index))
+                    anyDenser = anyDenser .| denser
+                    let candidate = infinity.replacing(with: loadVector(row + j), where: denser)
+                    bestV = bestV.replacing(with: candidate, where: candidate .< bestV)
+                    j += 16
+                }
+                var delta = Float.infinity
+                var hasDenser = any(anyDenser)
+                for lane in 0..<16 where bestV[lane] < delta { delta = bestV[lane] }
+                while j < n {
+                    if rho[j] > own || (rho[j] == own && j < i) { hasDenser = true; delta = min(delta, row[j]) }
+                    j += 1
+                }
+                score[i] = own * (hasDenser ? delta : largest)
             }
-            score[i] = rho[i] * (hasDenser ? delta : largest)
         }
         return score
     }

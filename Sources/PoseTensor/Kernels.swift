@@ -6,9 +6,9 @@
 import Foundation
 
 @inline(__always)
-func loadVector(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+public func loadVector(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
 @inline(__always)
-func storeVector(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
+public func storeVector(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
 
 public enum Kernels {
     public static let layerNormEpsilon: Float = 1e-6
@@ -63,8 +63,8 @@ public enum Kernels {
         for r in 0..<rows {
             let row = x + r * ld
             var maxV = Vector(repeating: -.infinity), j = 0
-            while j < vectorEnd { maxV = pointwiseMax(maxV, loadVector(row + j)); j += 16 }
-            var maximum = maxV.max()
+            while j < vectorEnd { maxV = MathSIMD.maximum(maxV, loadVector(row + j)); j += 16 }
+            var maximum = MathSIMD.maximumLane(maxV)
             while j < cols { maximum = Swift.max(maximum, row[j]); j += 1 }
             let shift = maximum * scale
             var sumV = Vector()
