@@ -9,7 +9,7 @@ public enum DensityPeaks {
     /// Scores of the N rows of `x: [N, D]` (row stride `ldx`).
     public static func scores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float) -> [Float] {
         // dist: [N, N] from |x_i|^2 + |x_j|^2 - 2 x_i.x_j, clamped at 0.
-        let gram = Matrix(rows: n, cols: n)
+        let gram = Matrix(uninitializedRows: n, cols: n)
         let packed = PackedMatrix(weights: x, n: n, k: d, ldw: ldx)
         GEMM.multiply(m: n, a: x, lda: ldx, w: packed, bias: nil, c: gram.pointer, ldc: n)
         var squares = [Float](repeating: 0, count: n)

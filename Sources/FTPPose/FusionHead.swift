@@ -28,7 +28,7 @@ struct Fusion {
         let query = q(normQuery(h1), threads: threads)             // [B*Nh, D]
         let context = normKeyValue(zc)
         let key = k(context, threads: threads), value = v(context, threads: threads)   // [B*K_c, D]
-        let attended = Matrix(rows: h1.rows, cols: d)
+        let attended = Matrix(uninitializedRows: h1.rows, cols: d)
         Kernels.attention(
             sequences: batch, queries: queries, keys: keys, heads: heads, headDim: d / heads,
             q: query.pointer, ldq: d, qSequenceStride: queries * d,

@@ -27,7 +27,7 @@ struct Linear {
     }
 
     func callAsFunction(_ x: Matrix, threads: Int) -> Matrix {
-        let y = Matrix(rows: x.rows, cols: outputs)
+        let y = Matrix(uninitializedRows: x.rows, cols: outputs)  // every element written by the GEMM
         self(x, into: y, threads: threads)
         return y
     }
@@ -46,7 +46,7 @@ struct LayerNorm {
     /// x: [rows, C] -> [rows, C]
     func callAsFunction(_ x: Matrix) -> Matrix {
         precondition(x.cols == weight.count)
-        let y = Matrix(rows: x.rows, cols: x.cols)
+        let y = Matrix(uninitializedRows: x.rows, cols: x.cols)
         Kernels.layerNorm(rows: x.rows, cols: x.cols, x: x.pointer, ldx: x.cols, weight: weight, bias: bias, y: y.pointer, ldy: y.cols)
         return y
     }
@@ -68,7 +68,7 @@ struct SelfAttention {
     func callAsFunction(_ x: Matrix, sequences: Int, addingTo residual: Matrix, threads: Int) {
         let c = proj.outputs, tokens = x.rows / sequences
         let qkvRows = qkv(x, threads: threads)                     // [S*N, 3C]
-        let attended = Matrix(rows: x.rows, cols: c)              // [S*N, C]
+        let attended = Matrix(uninitializedRows: x.rows, cols: c) // [S*N, C], every head writes its columns
         Kernels.attention(
             sequences: sequences, queries: tokens, keys: tokens, heads: heads, headDim: c / heads,
             q: qkvRows.pointer, ldq: 3 * c, qSequenceStride: tokens * 3 * c,

@@ -7,11 +7,12 @@ public final class FloatStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
-    public init(count: Int) {
+    /// Zero-filled unless `zeroed` is false (for outputs a kernel overwrites completely).
+    public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0)
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: count)
+        if zeroed { pointer.initialize(repeating: 0, count: count) }
         self.count = count
     }
 
@@ -30,6 +31,13 @@ public struct Matrix: @unchecked Sendable {
         self.rows = rows
         self.cols = cols
         storage = FloatStorage(count: rows * cols)
+    }
+
+    /// Contents undefined: only for outputs that a kernel overwrites completely.
+    public init(uninitializedRows rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        storage = FloatStorage(count: rows * cols, zeroed: false)
     }
 
     public init(rows: Int, cols: Int, values: [Float]) {

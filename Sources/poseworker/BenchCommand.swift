@@ -59,11 +59,13 @@ enum BenchCommand {
         for _ in 0..<warmup { _ = try model.forward(frames: frames, batch: batch, prune: prune, threads: threads) }
         let timings = StageTimings()
         var seconds: [Double] = []
+        let cpuStart = BenchPlatform.cpuSeconds()
         for _ in 0..<iterations {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try model.forward(frames: frames, batch: batch, prune: prune, threads: threads, timings: timings)
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
+        let cpu = (BenchPlatform.cpuSeconds() - cpuStart) / Double(iterations)
         let best = seconds.min()!, mean = seconds.reduce(0, +) / Double(iterations)
         let rate = Double(batch) / mean
         let flops = model.config.flopsPerWindow(pruneHR: prune.0, pruneLR: prune.1)
@@ -71,6 +73,8 @@ enum BenchCommand {
         let peak = peakPerCore * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount))
         print(String(format: "prune %d,%d  batch %d  threads %d: %.2f windows/s (mean %.1f ms/batch, best %.1f ms, %d runs)",
                      prune.0, prune.1, batch, threads, rate, mean * 1000, best * 1000, iterations))
+        print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f windows per CPU-second, %.0f GFLOPS per busy core",
+                     cpu * 1000, cpu / mean, Double(batch) / cpu, flops * Double(batch) / cpu / 1e9))
         print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved = %.0f%% of %.0f GFLOPS peak",
                      flops / 1e9, gflops, 100 * gflops / peak, peak))
         let stages = Stage.allCases.map { String(format: "%@ %.1f", $0.rawValue, timings.total($0) / Double(iterations) * 1000) }

@@ -30,6 +30,14 @@ enum BenchPlatform {
         return Set(line.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
     }
 
+    /// User + system CPU time of the process: on a shared machine it shows the work apart from
+    /// the waiting.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
     static func peakResidentMiB() -> Double {
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
