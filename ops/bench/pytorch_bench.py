@@ -79,16 +79,15 @@ def main():
         step()
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    total = sum(times)
     print(f"pytorch {torch.__version__} model={args.model} batch={args.batch} threads={args.threads} "
           f"prune={prune[0]},{prune[1]} precision={'bf16-autocast' if args.bf16 else 'fp32'} "
           f"attention={'sdpa' if args.sdpa else 'explicit'} iterations={args.iterations}")
-    # The median batch is the headline: the machine is shared, and one slow batch (another
-    # process compiling) should not decide the number.
-    print(f"windows/s: {args.batch / med:.3f} (median of {args.iterations} batches {med * 1000:.1f} ms; "
-          f"mean {args.batch * args.iterations / total:.3f} windows/s; min {min(times) * 1000:.1f} ms, "
-          f"max {max(times) * 1000:.1f} ms)")
-
+    # Two figures: the best batch (closest to an unloaded machine: other processes only ever
+    # slow a batch down) and the median. The machine is shared, so say which one a ratio uses.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"windows/s: best {args.batch / min(times):.3f}, median {args.batch / med:.3f} "
+          f"(batches of {args.batch}: min {min(times) * 1000:.1f} ms, median {med * 1000:.1f} ms, "
+          f"max {max(times) * 1000:.1f} ms; load average {load:.2f})")
 
 if __name__ == "__main__":
     main()
