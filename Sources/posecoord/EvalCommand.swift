@@ -1,8 +1,36 @@
-// posecoord eval: placeholder until its issue lands (see issues); replaced by the real command.
+// posecoord eval: PoseTrack mAP of a folder of predictions against a folder of ground truth,
+// computed as the official kit (poseval) computes it. Table on stdout, JSON with --json.
+import Foundation
 import PoseCore
+import PoseEval
 
 enum EvalCommand {
+    static let usage = "usage: posecoord eval --gt DIR --pred DIR [--json FILE] [--threads N]"
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        throw UsageError("'eval' is not available in this build yet")
+        if arguments.flag("--help") { print(usage); return 0 }
+        let truth = try arguments.required("--gt")
+        let prediction = try arguments.required("--pred")
+        let jsonPath = try arguments.option("--json")
+        let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        try arguments.finish()
+
+        let progress = EvalProgress()
+        let (summary, videos) = try EvalDataset.evaluate(truthDirectory: truth, predictionDirectory: prediction,
+                                                         threads: threads, progress: progress.report)
+        progress.finish()
+        let missingScores = videos.filter(\.hasMissingScores)
+        if !missingScores.isEmpty {
+            FileHandleOutput.error("warning: \(missingScores.count) prediction file(s) have people without joint scores (first: \(missingScores[0].name).json); their joints score \(EvalJoints.missingScore) as in poseval")
+        }
+        let otherVideos = videos.filter { $0.imagesOfOtherVideos > 0 }
+        if !otherVideos.isEmpty {
+            FileHandleOutput.error("warning: \(otherVideos.count) file(s) list images of more than one video folder (first: \(otherVideos[0].name).json); as poseval does, only the first video's frames are evaluated")
+        }
+        print(EvalReport.table(summary), terminator: "")
+        if let jsonPath {
+            try AtomicFile.write(try EvalReport.json(summary), to: jsonPath)
+        }
+        return 0
     }
 }

@@ -1,1 +1,0 @@
-// PoseEval: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// Tests of PoseEval arrive with the module.
