@@ -50,8 +50,8 @@ public enum WirePayloadBench {
                            levels: [Int32] = [1, 3]) throws -> Report {
         var rows: [Row] = []
         for level in levels {
-            for (name, policy) in [("zstd", DeltaPolicy.never), ("delta+zstd", .always), ("automatic", .automatic)] {
-                rows.append(Row(name: name, level: level, delta: policy))
+            for policy in [DeltaPolicy.never, .always, .automatic, .smallest] {
+                rows.append(Row(name: policy.description, level: level, delta: policy))
             }
         }
         var windows = 0, rawBytes = 0

@@ -9,7 +9,7 @@ final class UnitPayloadTests: XCTestCase {
 
     func testEveryEncodingRoundTrips() throws {
         let crops = WireSamples.crops(windows: 3, shape: shape)
-        for policy in [DeltaPolicy.automatic, .always, .never] {
+        for policy in [DeltaPolicy.automatic, .smallest, .always, .never] {
             let payload = UnitPayload.encode(crops: crops, windows: 3, shape: shape, delta: policy)
             XCTAssertEqual(try payload.decode(windows: 3, shape: shape), crops, "\(policy)")
             XCTAssertEqual(payload.rawByteCount, UInt64(crops.count))
@@ -32,13 +32,26 @@ final class UnitPayloadTests: XCTestCase {
     }
 
     func testAutomaticPicksTheSmallerEncoding() {
-        // Static crops: the delta of identical frames is all zeros.
+        // A static scene under per-frame noise: zstd cannot match whole frames, the delta is small numbers.
         let crops = WireSamples.crops(windows: 2, shape: shape)
-        let automatic = UnitPayload.encode(crops: crops, windows: 2, shape: shape)
+        let smallest = UnitPayload.encode(crops: crops, windows: 2, shape: shape, delta: .smallest)
         let plain = UnitPayload.encode(crops: crops, windows: 2, shape: shape, delta: .never)
         let delta = UnitPayload.encode(crops: crops, windows: 2, shape: shape, delta: .always)
-        XCTAssertEqual(automatic.bytes.count, min(plain.bytes.count, delta.bytes.count))
-        XCTAssertEqual(automatic.encoding, delta.bytes.count < plain.bytes.count ? .temporalDeltaZstd : .zstd)
+        XCTAssertLessThan(delta.bytes.count, plain.bytes.count, "static frames: the delta pays")
+        XCTAssertEqual(smallest.encoding, .temporalDeltaZstd)
+        XCTAssertEqual(smallest.bytes.count, delta.bytes.count)
+        // The first window decides for the unit; here every window is alike, so it decides right.
+        XCTAssertEqual(UnitPayload.encode(crops: crops, windows: 2, shape: shape, delta: .automatic).encoding, .temporalDeltaZstd)
+        // Frames that change completely from one to the next: the delta does not pay.
+        var generator = SplitMix64(seed: 3)
+        let small = ModelInputShape(width: 32, height: 32, frames: 3, joints: 17)
+        let frameBytes = 32 * 32 * 3
+        let pattern = (0..<frameBytes).map { _ in UInt8.random(in: 0...15, using: &generator) &* 16 }
+        var moving = [UInt8](repeating: 0, count: small.windowBytes)
+        for t in 0..<3 { for i in 0..<frameBytes { moving[t * frameBytes + i] = pattern[(i + 7 * 3 * t) % frameBytes] } }
+        let chosen = UnitPayload.encode(crops: moving, windows: 1, shape: small, delta: .smallest)
+        XCTAssertEqual(chosen.encoding, .zstd)
+        XCTAssertEqual(UnitPayload.encode(crops: moving, windows: 1, shape: small, delta: .automatic).encoding, .zstd)
     }
 
     func testIncompressibleCropsGoRaw() throws {
