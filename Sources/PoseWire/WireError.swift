@@ -63,7 +63,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidField(let message, let field, let reason):
             return "\(message) field \(field): \(reason)"
         case .badMagic(let got):
-            return "bad magic 0x\(String(got, radix: 16)) (expected 0x\(String(WireProtocol.magic, radix: 16)), \"PCLU\"): the peer is not a posecluster node"
+            return "bad magic 0x\(String(got, radix: 16)) (expected 0x\(String(WireProtocol.magic, radix: 16)), \"PCLU\" on the wire): the peer is not a posecluster node"
         case .versionMismatch(let peer, let ours):
             return "protocol version mismatch: the peer speaks version \(peer), this build speaks version \(ours); run the same posecluster release on coordinator and workers"
         case .invalidLimits(let reason):
