@@ -71,3 +71,15 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension WireError {
+    /// The REJECT code that tells the peer what kind of problem its bytes had, so a peer that
+    /// cannot fix it by retrying (another version, not posecluster) can stop.
+    public var rejectCode: RejectCode {
+        switch self {
+        case .badMagic, .foreignProtocol: return .badMagic
+        case .versionMismatch: return .versionMismatch
+        default: return .malformed
+        }
+    }
+}

@@ -71,12 +71,14 @@ final class MessageTests: XCTestCase {
         hello[0] ^= 0xFF
         XCTAssertThrowsError(try WireMessage.decode(type: 1, payload: hello)) { error in
             guard case .badMagic? = error as? WireError else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as? WireError)?.rejectCode, .badMagic)
             XCTAssertTrue("\(error)".contains("not a posecluster node"))
         }
         let future = WireMessage.hello(Hello(protocolVersion: 2, role: .worker, name: "w", threads: 1, cachedModel: nil,
                                              capabilities: [], nonce: Array(repeating: 0, count: 32)))
         XCTAssertThrowsError(try WireMessage.decode(type: 1, payload: try future.encodePayload())) { error in
             XCTAssertEqual(error as? WireError, .versionMismatch(peer: 2, ours: 1))
+            XCTAssertEqual((error as? WireError)?.rejectCode, .versionMismatch)
             XCTAssertTrue("\(error)".contains("the peer speaks version 2, this build speaks version 1"))
         }
         let oldChallenge = WireMessage.challenge(Challenge(protocolVersion: 0, nonce: Array(repeating: 0, count: 32), authRequired: true))
