@@ -30,8 +30,8 @@ public struct Scheduler: Sendable {
     private var workers: [WorkerID: WorkerRecord] = [:]
     /// Videos with planned count or done units, not yet complete.
     private var videos: [Int: VideoProgress] = [:]
-    /// Completed videos and their unit counts.
-    private var completedVideos: [Int: Int] = [:]
+    /// Completed videos: unit count and the (rare) failed unit indices.
+    private var completedVideos: [Int: CompletedVideo] = [:]
     private var archiveExhausted = false
     public private(set) var isJobComplete = false
     private var nextLeaseID: UInt64
@@ -66,6 +66,11 @@ public struct Scheduler: Sendable {
         var draining = false
         var drainReported = false
         var accepted = 0
+    }
+
+    private struct CompletedVideo: Sendable {
+        var units: Int
+        var failed: Set<Int>
     }
 
     private struct VideoProgress: Sendable {
@@ -125,10 +130,8 @@ public struct Scheduler: Sendable {
             if progress.accepted.contains(unit.index) { return .accepted }
             if progress.failed.contains(unit.index) { return .failed }
         }
-        if let count = completedVideos[unit.video], unit.index < count {
-            // Not distinguishable after completion without keeping every unit; accepted is the
-            // common case and the journal has the truth.
-            return .accepted
+        if let video = completedVideos[unit.video], unit.index < video.units {
+            return video.failed.contains(unit.index) ? .failed : .accepted
         }
         return nil
     }
@@ -258,7 +261,7 @@ public struct Scheduler: Sendable {
     private mutating func videoPlanned(_ video: Int, count: Int, into actions: inout [SchedulerAction]) {
         precondition(count >= 0, "video \(video) planned with \(count) units")
         if let done = completedVideos[video] {
-            precondition(done == count, "video \(video) planned again with \(count) units, was \(done)")
+            precondition(done.units == count, "video \(video) planned again with \(count) units, was \(done.units)")
             return
         }
         var progress = videos[video] ?? VideoProgress()
@@ -487,7 +490,8 @@ public struct Scheduler: Sendable {
     /// leases (their workers keep the leases until they answer), then complete its video.
     private mutating func finish(_ unit: UnitID, failedReason: String?, into actions: inout [SchedulerAction]) {
         if let record = units.removeValue(forKey: unit) {
-            if record.liveLeases.isEmpty { dequeue(unit) }
+            // A unit without live leases is queued, or on its way back from a lost lease.
+            if record.liveLeases.isEmpty { removeFromQueueIfPresent(unit) }
             for id in record.liveLeases { leases[id]!.isLive = false }
         }
         var progress = videos[unit.video] ?? VideoProgress()
@@ -506,7 +510,7 @@ public struct Scheduler: Sendable {
     private mutating func checkVideoComplete(_ video: Int, into actions: inout [SchedulerAction]) {
         guard let progress = videos[video], let planned = progress.planned, progress.doneCount == planned else { return }
         videos.removeValue(forKey: video)
-        completedVideos[video] = planned
+        completedVideos[video] = CompletedVideo(units: planned, failed: progress.failed)
         counters.videosComplete += 1
         actions.append(.videoComplete(video))
         checkJobComplete(into: &actions)
@@ -534,6 +538,11 @@ public struct Scheduler: Sendable {
         let position = insertionIndex(unit)
         precondition(position < queue.count && queue[position] == unit, "\(unit) not queued")
         queue.remove(at: position)
+    }
+
+    private mutating func removeFromQueueIfPresent(_ unit: UnitID) {
+        let position = insertionIndex(unit)
+        if position < queue.count && queue[position] == unit { queue.remove(at: position) }
     }
 
     private func insertionIndex(_ unit: UnitID) -> Int {
@@ -589,7 +598,7 @@ public struct Scheduler: Sendable {
         }
         precondition(heldTotal == leases.count, "\(leases.count) leases but workers hold \(heldTotal)")
         // Counts: every done unit was accepted, failed or restored exactly once.
-        var doneTotal = completedVideos.values.reduce(0, +)
+        var doneTotal = completedVideos.values.reduce(0) { $0 + $1.units }
         for (video, progress) in videos {
             precondition(progress.accepted.isDisjoint(with: progress.failed), "video \(video): a unit both accepted and failed")
             if let planned = progress.planned {
