@@ -35,6 +35,9 @@ public struct Scheduler: Sendable {
     private var archiveExhausted = false
     public private(set) var isJobComplete = false
     private var nextLeaseID: UInt64
+    /// Attempts counted when a connection was lost, by worker process: given back if that
+    /// process reconnects. Oldest first, at most `workersMax` entries.
+    private var lossCharges: [(instance: UInt64, unit: UnitID)] = []
 
     private struct UnitRecord: Sendable {
         /// Leases that count for this unit, oldest first (at most two).
@@ -66,6 +69,7 @@ public struct Scheduler: Sendable {
         var draining = false
         var drainReported = false
         var accepted = 0
+        var instance: UInt64 = 0
     }
 
     private struct CompletedVideo: Sendable {
@@ -166,8 +170,8 @@ public struct Scheduler: Sendable {
         self.now = now
         var actions: [SchedulerAction] = []
         switch event {
-        case .workerJoined(let worker, let credits):
-            workerJoined(worker, credits: credits, into: &actions)
+        case .workerJoined(let worker, let credits, let instance):
+            workerJoined(worker, credits: credits, instance: instance, into: &actions)
         case .credit(let worker, let credits):
             guard heard(worker) else { break }
             if let reason = creditProblem(credits) {
@@ -219,7 +223,7 @@ public struct Scheduler: Sendable {
         return nil
     }
 
-    private mutating func workerJoined(_ worker: WorkerID, credits: Int, into actions: inout [SchedulerAction]) {
+    private mutating func workerJoined(_ worker: WorkerID, credits: Int, instance: UInt64, into actions: inout [SchedulerAction]) {
         precondition(workers[worker] == nil, "\(worker) joined twice; give every connection a fresh WorkerID")
         if workers.count >= limits.workersMax {
             counters.workersRefused += 1
@@ -231,8 +235,20 @@ public struct Scheduler: Sendable {
             actions.append(.disconnect(worker, reason: reason))
             return
         }
-        workers[worker] = WorkerRecord(credits: credits, joinedAt: now, lastHeardAt: now)
+        workers[worker] = WorkerRecord(credits: credits, joinedAt: now, lastHeardAt: now, instance: instance)
         counters.workersJoined += 1
+        refundLossCharges(of: instance)
+    }
+
+    /// The process is alive: the connection it lost was the network's fault, not the unit's.
+    private mutating func refundLossCharges(of instance: UInt64) {
+        guard instance != 0, lossCharges.contains(where: { $0.instance == instance }) else { return }
+        for charge in lossCharges where charge.instance == instance {
+            guard let record = units[charge.unit], record.attempts > 0 else { continue }
+            units[charge.unit]!.attempts -= 1
+            counters.attemptsRefunded += 1
+        }
+        lossCharges.removeAll { $0.instance == instance }
     }
 
     /// Records a sign of life; false if the worker is unknown (already gone).
@@ -451,13 +467,20 @@ public struct Scheduler: Sendable {
 
     private mutating func removeWorker(_ worker: WorkerID, charge chargeOldest: Bool, cause: String, into actions: inout [SchedulerAction]) {
         let held = workers[worker]!.leases
+        // The same process already reconnected (a half-open connection timing out late): not a crash.
+        let instance = workers[worker]!.instance
+        let instanceAlive = instance != 0 && workers.contains { $0.key != worker && $0.value.instance == instance }
         var touched: [UnitID] = []
         for (position, id) in held.enumerated() {
             let lease = leases.removeValue(forKey: id)!
             if lease.isLive { units[lease.unit]!.liveLeases.removeAll { $0 == id } }
             // The worker works in lease order: only the oldest held unit may have killed it.
-            if chargeOldest && position == 0 && !lease.charged && units[lease.unit] != nil {
+            if chargeOldest && position == 0 && !lease.charged && units[lease.unit] != nil && !instanceAlive {
                 charge(lease.unit, worker: worker, reason: "\(worker) \(cause) while working on it")
+                if instance != 0 {
+                    lossCharges.append((instance, lease.unit))
+                    if lossCharges.count > limits.workersMax { lossCharges.removeFirst() }
+                }
             }
             if units[lease.unit] != nil { touched.append(lease.unit) }
         }

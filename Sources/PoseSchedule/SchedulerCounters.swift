@@ -30,6 +30,8 @@ public struct SchedulerCounters: Sendable, Equatable, Codable {
     public var failureReportsIgnored = 0
     /// Attempts counted against units (FAIL reports, lost or stalled workers).
     public var attemptsCharged = 0
+    /// Attempts given back because the lost worker process reconnected (it was the network).
+    public var attemptsRefunded = 0
     /// Units marked failed.
     public var unitsFailed = 0
     /// Units restored from the journal (accepted or failed before this run).
