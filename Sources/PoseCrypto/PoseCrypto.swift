@@ -1,1 +1,0 @@
-// PoseCrypto: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// Tests of PoseCrypto arrive with the module.
