@@ -43,19 +43,19 @@ public final class Journal {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; let code = errno; close(fd); throw FileError(path: path, operation: "read", code: code) }
+            if n < 0 { if errno == EINTR { continue }; let code = errno; Glibc.close(fd); throw FileError(path: path, operation: "read", code: code) }
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
         let (records, goodBytes) = parse(bytes)
         if goodBytes < bytes.count {
             guard ftruncate(fd, off_t(goodBytes)) == 0 else {
-                let code = errno; close(fd); throw FileError(path: path, operation: "ftruncate", code: code)
+                let code = errno; Glibc.close(fd); throw FileError(path: path, operation: "ftruncate", code: code)
             }
             fsync(fd)
         }
         guard lseek(fd, 0, SEEK_END) >= 0 else {
-            let code = errno; close(fd); throw FileError(path: path, operation: "lseek", code: code)
+            let code = errno; Glibc.close(fd); throw FileError(path: path, operation: "lseek", code: code)
         }
         return (Journal(path: path, fd: fd), Replay(records: records, truncatedBytes: bytes.count - goodBytes))
     }
