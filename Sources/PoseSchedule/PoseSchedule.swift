@@ -1,1 +1,0 @@
-// PoseSchedule: see Package.swift for what this module holds.
