@@ -1,0 +1,81 @@
+// `OUT/_job.json`: what happened to every video (done or failed and why, counts, timings).
+// Timings make its bytes differ between runs; the PoseTrack files do not.
+import Foundation
+import PoseCore
+
+public struct VideoReport: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Sendable { case done, failed }
+    public var name: String
+    public var path: String
+    public var status: Status
+    /// Why the video failed, or a summary of failed units.
+    public var reason: String?
+    public var frames: Int = 0
+    public var counts: PlanCounts = PlanCounts()
+    public var unitsFailed: Int = 0
+    public var failedUnits: [FailedUnit] = []
+    public var duplicateResults: Int = 0
+    /// Seconds spent per stage.
+    public var seconds: [String: Double] = [:]
+
+    public struct FailedUnit: Codable, Equatable, Sendable {
+        public var unit: Int
+        public var reason: String
+    }
+
+    public init(name: String, path: String, status: Status, reason: String? = nil) {
+        self.name = name; self.path = path; self.status = status; self.reason = reason
+    }
+
+    /// A video that failed as a whole (bad input): nothing was written for it.
+    public static func failed(_ entry: VideoEntry, reason: String) -> VideoReport {
+        VideoReport(name: entry.name, path: entry.path, status: .failed, reason: reason)
+    }
+
+    /// A video whose file was written; failed units (if any) are listed.
+    public static func done(_ results: VideoResults) -> VideoReport {
+        var report = VideoReport(name: results.plan.entry.name, path: results.plan.entry.path, status: .done)
+        report.frames = results.plan.frameCount
+        report.counts = results.plan.counts
+        report.failedUnits = results.failed.keys.sorted().map { FailedUnit(unit: $0, reason: results.failed[$0]!) }
+        report.unitsFailed = report.failedUnits.count
+        report.duplicateResults = results.duplicates
+        if report.unitsFailed > 0 { report.reason = "\(report.unitsFailed) of \(results.plan.units.count) units failed; their windows are missing" }
+        return report
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, path, status, reason, frames, counts, unitsFailed = "units_failed", failedUnits = "failed_units"
+        case duplicateResults = "duplicate_results", seconds
+    }
+}
+
+public struct JobReport: Codable, Equatable, Sendable {
+    public var videos: [VideoReport] = []
+    public var seconds: Double = 0
+    public init(videos: [VideoReport] = []) { self.videos = videos }
+
+    public var failedVideos: [VideoReport] { videos.filter { $0.status == .failed } }
+    /// Videos written with some units missing.
+    public var incompleteVideos: [VideoReport] { videos.filter { $0.status == .done && $0.unitsFailed > 0 } }
+    public var succeeded: Bool { failedVideos.isEmpty && incompleteVideos.isEmpty }
+
+    /// One line for the end of a run.
+    public var summary: String {
+        let done = videos.count - failedVideos.count
+        var text = "\(done) of \(videos.count) videos done"
+        if !failedVideos.isEmpty { text += ", \(failedVideos.count) failed (\(failedVideos.prefix(3).map(\.name).joined(separator: ", "))\(failedVideos.count > 3 ? ", ..." : ""))" }
+        if !incompleteVideos.isEmpty { text += ", \(incompleteVideos.count) with failed units" }
+        return text
+    }
+
+    public func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+        return Array(try encoder.encode(self))
+    }
+
+    public func write(to outDirectory: String) throws {
+        try AtomicFile.write(encoded(), to: outDirectory + "/_job.json")
+    }
+}

@@ -1,1 +1,0 @@
-// PoseArchive: see Package.swift for what this module holds.

@@ -1,0 +1,142 @@
+// The plan of one video, from its detection file and frame count/size only (no frame is
+// decoded): boxes filtered and clipped, tracks linked, one window per box, windows grouped into
+// units of consecutive key frames of one track. The coordinator and `posecoord run` build the
+// same plan from the same inputs, so unit indices mean the same everywhere.
+import PoseCore
+import PoseMedia
+
+/// One person in one key frame: cropped with `geometry` over frames keyFrame-T/2...keyFrame+T/2.
+public struct WindowPlan: Equatable, Sendable {
+    public var keyFrame: Int
+    public var trackID: Int
+    /// Clipped to the frame.
+    public var box: BoundingBox
+    public var boxScore: Double
+    public var geometry: CropGeometry
+}
+
+/// Consecutive key frames of one track: what a worker leases.
+public struct UnitPlan: Equatable, Sendable {
+    public var index: Int
+    public var trackID: Int
+    public var windows: [WindowPlan]
+    public var firstKeyFrame: Int { windows[0].keyFrame }
+    public var lastKeyFrame: Int { windows[windows.count - 1].keyFrame }
+}
+
+/// What happened to the detections of one video.
+public struct PlanCounts: Equatable, Sendable, Codable {
+    /// Person boxes read from the file.
+    public var detections = 0
+    /// Dropped: score below the threshold.
+    public var belowThreshold = 0
+    /// Dropped: nothing left after clipping to the frame.
+    public var emptyBoxes = 0
+    /// Dropped: frame index not in the video.
+    public var outOfRange = 0
+    /// Boxes kept: one window each.
+    public var windows = 0
+    public var tracks = 0
+    public var units = 0
+    public init() {}
+}
+
+public struct VideoPlan: Sendable {
+    public let entry: VideoEntry
+    public let inputShape: ModelInputShape
+    public let frameCount: Int
+    public let frameWidth: Int
+    public let frameHeight: Int
+    public let units: [UnitPlan]
+    public let counts: PlanCounts
+
+    public var windowCount: Int { counts.windows }
+
+    /// Probes the video (ffprobe, or the first JPEG's header), reads and filters the detections,
+    /// links tracks and groups windows into units. Throws `ArchiveError`/`MediaError` for bad input.
+    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape) throws {
+        let info: VideoInfo
+        switch entry.kind {
+        case .videoFile: info = try VideoProbe.probe(entry.path)
+        case .frameFolder: info = try JPEGFolderFrameSource(folder: entry.path).info
+        }
+        guard let file = entry.detectionFile else {
+            throw ArchiveError(.noDetectionFile, path: entry.path, reason: "no detection file (looked for \(entry.detectionCandidates.joined(separator: ", ")))")
+        }
+        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: DetectionReader.read(file))
+    }
+
+    /// The plan from already-read frame info and detections (tests, and callers that probed).
+    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections: [Detection]) throws {
+        precondition(inputShape.frames >= 1 && inputShape.frames % 2 == 1, "T must be odd, got \(inputShape.frames)")
+        self.entry = entry
+        self.inputShape = inputShape
+        frameCount = info.frameCount; frameWidth = info.width; frameHeight = info.height
+        var counts = PlanCounts()
+        counts.detections = detections.count
+        var kept: [Detection] = []
+        for var detection in detections {
+            if detection.score < options.detectionThreshold { counts.belowThreshold += 1; continue }
+            if detection.frame < 0 || detection.frame >= info.frameCount { counts.outOfRange += 1; continue }
+            detection.box = detection.box.clipped(frameWidth: info.width, frameHeight: info.height)
+            if detection.box.isEmpty { counts.emptyBoxes += 1; continue }
+            kept.append(detection)
+        }
+        guard !kept.isEmpty else {
+            let path = entry.detectionFile?.path ?? entry.path
+            throw ArchiveError(.noDetections, path: path, reason: "no usable detections: \(counts.detections) read, \(counts.belowThreshold) below threshold \(options.detectionThreshold), \(counts.emptyBoxes) outside the \(info.width)x\(info.height) frame, \(counts.outOfRange) on frames not in the video's \(info.frameCount)")
+        }
+        let tracked = Tracker.link(kept, gapMax: options.trackerGapMax, iouMin: options.trackerIoUMin)
+        var byTrack: [Int: [WindowPlan]] = [:]
+        for item in tracked {
+            let d = item.detection
+            byTrack[item.trackID, default: []].append(WindowPlan(
+                keyFrame: d.frame, trackID: item.trackID, box: d.box, boxScore: d.score,
+                geometry: CropGeometry(box: d.box, inputWidth: inputShape.width, inputHeight: inputShape.height)))
+        }
+        var units: [UnitPlan] = []
+        for trackID in byTrack.keys.sorted() {
+            let windows = byTrack[trackID]!.sorted { $0.keyFrame < $1.keyFrame }
+            var current: [WindowPlan] = []
+            for window in windows {
+                // A unit holds up to unitSize key frames that follow each other without a gap,
+                // so it completes soon after its first frame is decoded.
+                if let last = current.last, current.count == options.unitSize || window.keyFrame != last.keyFrame + 1 {
+                    units.append(UnitPlan(index: 0, trackID: trackID, windows: current))
+                    current = []
+                }
+                current.append(window)
+            }
+            if !current.isEmpty { units.append(UnitPlan(index: 0, trackID: trackID, windows: current)) }
+        }
+        units.sort { ($0.firstKeyFrame, $0.trackID) < ($1.firstKeyFrame, $1.trackID) }
+        for i in units.indices { units[i].index = i }
+        counts.windows = kept.count
+        counts.tracks = byTrack.count
+        counts.units = units.count
+        self.units = units
+        self.counts = counts
+        invariants()
+    }
+
+    /// Frame info as the crop stream needs it.
+    public var info: VideoInfo { VideoInfo(width: frameWidth, height: frameHeight, frameCount: frameCount) }
+
+    /// The frames of a window, clamped to the video's ends (FTP-POSE.md section 1).
+    public func frames(ofKeyFrame keyFrame: Int) -> [Int] {
+        let half = inputShape.frames / 2
+        return (keyFrame - half...keyFrame + half).map { min(max($0, 0), frameCount - 1) }
+    }
+
+    public func invariants() {
+        var windows = 0
+        for (i, unit) in units.enumerated() {
+            precondition(unit.index == i && !unit.windows.isEmpty, "VideoPlan: unit \(i) index or emptiness")
+            for (a, b) in zip(unit.windows, unit.windows.dropFirst()) {
+                precondition(b.keyFrame == a.keyFrame + 1 && a.trackID == unit.trackID, "VideoPlan: unit \(i) not consecutive")
+            }
+            windows += unit.windows.count
+        }
+        precondition(windows == counts.windows, "VideoPlan: \(windows) windows in units, \(counts.windows) counted")
+    }
+}

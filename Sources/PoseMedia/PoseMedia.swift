@@ -1,1 +1,0 @@
-// PoseMedia: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// SafeTensors: see Package.swift for what this module holds.

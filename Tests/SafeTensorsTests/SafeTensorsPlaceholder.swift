@@ -1,1 +1,0 @@
-// Tests of SafeTensors arrive with the module.
