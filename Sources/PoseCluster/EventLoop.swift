@@ -179,6 +179,10 @@ public final class ByteConnection: LoopSource {
     public private(set) var isClosed = false
     public var onBytes: (ArraySlice<UInt8>) -> Void = { _ in }
     public var onClose: (String) -> Void = { _ in }
+    /// Called after a write leaves fewer than `sendQueueLowBytes` queued (for streaming large replies).
+    public var onSendQueueLow: (() -> Void)?
+    public var sendQueueLowBytes = 4 << 20
+    private var inLowCallback = false
     /// After the queue drains, close (for HTTP responses and REJECT frames).
     private var closeWhenFlushed: String?
     public private(set) var bytesReceived: UInt64 = 0
@@ -250,7 +254,13 @@ public final class ByteConnection: LoopSource {
                 outboundOffset = 0
             }
         }
-        if outbound.isEmpty, let reason = closeWhenFlushed { close(reason: reason) }
+        if outbound.isEmpty, let reason = closeWhenFlushed { close(reason: reason); return }
+        // Not re-entered from a send() the callback makes: it loops itself until the queue is full.
+        if !isClosed, !inLowCallback, outboundBytes < sendQueueLowBytes, let low = onSendQueueLow {
+            inLowCallback = true
+            low()
+            inLowCallback = false
+        }
     }
 
     /// Closes once everything queued has been written.
