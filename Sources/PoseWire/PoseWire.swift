@@ -1,1 +1,0 @@
-// PoseWire: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// Tests of PoseWire arrive with the module.

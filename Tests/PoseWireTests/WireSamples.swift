@@ -1,0 +1,79 @@
+// One sample of every message, and a seeded generator, shared by the wire tests.
+import PoseCore
+import PoseCrypto
+@testable import PoseWire
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+enum WireSamples {
+    static let demoShape = ModelInputShape(width: 96, height: 128, frames: 3, joints: 17)
+    static let smallShape = ModelInputShape(width: 8, height: 6, frames: 3, joints: 17)
+    static let digest = SHA256.hash(Array("weights".utf8))
+    static let unitID = UnitID(videoIndex: 3, videoName: "vidéo_017.mp4", unitIndex: 41)
+
+    /// Crops with a static background and a moving square, like person crops of one window.
+    static func crops(windows: Int, shape: ModelInputShape, seed: UInt64 = 1) -> [UInt8] {
+        var generator = SplitMix64(seed: seed)
+        var out = [UInt8](repeating: 0, count: windows * shape.windowBytes)
+        let frameBytes = shape.width * shape.height * 3
+        var background = [UInt8](repeating: 0, count: frameBytes)
+        for index in 0..<frameBytes {
+            background[index] = UInt8((index / 3) % 251) &+ UInt8.random(in: 0...3, using: &generator)
+        }
+        for window in 0..<windows {
+            for frame in 0..<shape.frames {
+                let base = window * shape.windowBytes + frame * frameBytes
+                for index in 0..<frameBytes { out[base + index] = background[index] }
+                for y in 0..<min(4, shape.height) {
+                    for x in 0..<min(4, shape.width) {
+                        let pixel = ((y + window) % shape.height * shape.width + (x + frame) % shape.width) * 3
+                        out[base + pixel] = 255
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    static func all() -> [WireMessage] {
+        let nonce = (0..<32).map { UInt8($0) }
+        let proof = (0..<32).map { UInt8(255 - $0) }
+        let model = ModelDescriptor(sha256: digest, byteCount: 123_456_789, variant: "demo", inputShape: demoShape)
+        let crops = crops(windows: 2, shape: smallShape)
+        let payload = UnitPayload.encode(crops: crops, windows: 2, shape: smallShape)
+        let keypoints = (0..<2).map { window in WindowKeypoints(values: (0..<51).map { Float($0) * 0.5 + Float(window) }) }
+        return [
+            .hello(Hello(role: .worker, name: "gpu-node-7", threads: 16, cachedModel: digest, capabilities: .all, nonce: nonce)),
+            .hello(Hello(role: .statusClient, name: "", threads: 0, cachedModel: nil, capabilities: [], nonce: proof)),
+            .challenge(Challenge(nonce: nonce, authRequired: true)),
+            .challenge(Challenge(nonce: proof, authRequired: false)),
+            .auth(Auth(proof: proof)),
+            .welcome(Welcome(sessionID: 0xDEAD_BEEF_0000_0001, heartbeatIntervalMs: 1000, leaseDurationMs: 60_000, model: model,
+                             frameBytesMax: 64 << 20, unitsInFlightMax: 8, modelChunkBytes: 1 << 20, proof: proof)),
+            .reject(Reject(code: .versionMismatch, reason: "protocol version mismatch: 2 vs 1")),
+            .reject(Reject(code: RejectCode(rawValue: 999), reason: "")),
+            .heartbeat(Heartbeat(sequence: 77)),
+            .credit(Credit(units: 4)),
+            .modelRequest(ModelRequest(sha256: digest, offset: 4096)),
+            .modelChunk(ModelChunk(sha256: digest, offset: 100, totalByteCount: 110, bytes: Array(0..<10))),
+            .unit(Unit(id: unitID, leaseID: 9, leaseDurationMs: 30_000, inputShape: smallShape, windowCount: 2, crops: payload)),
+            .result(UnitResult(id: unitID, leaseID: 9, windows: keypoints, computeMicros: 12_345)),
+            .result(UnitResult(id: unitID, leaseID: 10, windows: [], computeMicros: 0)),
+            .fail(UnitFailure(id: unitID, leaseID: 9, reason: "out of memory")),
+            .drain(Drain(reason: "job complete")),
+            .bye(Bye(reason: "")),
+            .statusRequest,
+            .status(StatusReport(json: "{\"workers\": 3, \"videos\": [\"a\"]}")),
+        ]
+    }
+}
