@@ -142,9 +142,11 @@ public final class ComputeQueue: @unchecked Sendable {
         var outcome: Result<[WindowKeypoints], ComputeError>
         do {
             let estimator: any PoseEstimator
-            if let cached = estimators[shape] { estimator = cached } else {
-                estimator = try nullServiceMs.map { NullPoseEstimator(inputShape: shape, serviceMs: $0) } ?? makeEstimator(shape)
+            if let serviceMs = nullServiceMs {
+                estimator = estimators[shape] ?? NullPoseEstimator(inputShape: shape, serviceMs: serviceMs)
                 estimators[shape] = estimator
+            } else {
+                estimator = try makeEstimator(shape)
             }
             if let serviceMs = nullServiceMs { usleep(UInt32(serviceMs) * 1000) }
             var crops: [UInt8] = []
