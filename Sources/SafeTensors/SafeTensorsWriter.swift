@@ -26,25 +26,31 @@ public struct SafeTensorsWriter {
 
     /// The complete file.
     public func serialized() -> [UInt8] {
+        let headerBytes = self.headerBytes(sizes: entries.map(\.bytes.count))
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + headerBytes.count + entries.reduce(0) { $0 + $1.bytes.count })
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: headerBytes)
+        for entry in entries { out.append(contentsOf: entry.bytes) }
+        return out
+    }
+
+    /// The JSON header padded with spaces to a multiple of 8, for data of the given sizes.
+    func headerBytes(sizes: [Int]) -> [UInt8] {
         var parts: [String] = []
         if !metadata.isEmpty {
             let items = metadata.keys.sorted().map { "\(Self.quote($0)):\(Self.quote(metadata[$0]!))" }
             parts.append("\"__metadata__\":{" + items.joined(separator: ",") + "}")
         }
         var offset = 0
-        for entry in entries {
+        for (entry, size) in zip(entries, sizes) {
             let shape = entry.shape.map(String.init).joined(separator: ",")
-            parts.append("\(Self.quote(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + entry.bytes.count)]}")
-            offset += entry.bytes.count
+            parts.append("\(Self.quote(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + size)]}")
+            offset += size
         }
         var headerBytes = Array(("{" + parts.joined(separator: ",") + "}").utf8)
         while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
-        var out: [UInt8] = []
-        out.reserveCapacity(8 + headerBytes.count + offset)
-        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(contentsOf: headerBytes)
-        for entry in entries { out.append(contentsOf: entry.bytes) }
-        return out
+        return headerBytes
     }
 
     /// Writes the file atomically (temporary file then rename).
@@ -70,5 +76,33 @@ public struct SafeTensorsWriter {
             }
         }
         return out + "\""
+    }
+}
+
+extension SafeTensorsWriter {
+    /// Builds a file without holding each tensor twice: the header comes from the shapes, then
+    /// `fill(i, bytes)` writes tensor i's data in place (used for large random weight files).
+    public static func serialized(
+        metadata: [String: String], layout: [(name: String, dtype: SafeTensorsDType, shape: [Int])],
+        fill: (Int, UnsafeMutableRawBufferPointer) -> Void
+    ) -> [UInt8] {
+        var header = SafeTensorsWriter(metadata: metadata)
+        for entry in layout { header.entries.append((entry.name, entry.dtype, entry.shape, [])) }
+        let sizes = layout.map { $0.shape.reduce(1, *) * $0.dtype.byteCount }
+        let headerBytes = header.headerBytes(sizes: sizes)
+        let total = 8 + headerBytes.count + sizes.reduce(0, +)
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.storeBytes(of: UInt64(headerBytes.count).littleEndian, as: UInt64.self)
+            headerBytes.withUnsafeBytes { raw.baseAddress!.advanced(by: 8).copyMemory(from: $0.baseAddress!, byteCount: headerBytes.count) }
+            var offset = 8 + headerBytes.count
+            for (i, size) in sizes.enumerated() {
+                let slice = UnsafeMutableRawBufferPointer(start: raw.baseAddress! + offset, count: size)
+                slice.initializeMemory(as: UInt8.self, repeating: 0)
+                fill(i, slice)
+                offset += size
+            }
+            count = total
+        }
     }
 }

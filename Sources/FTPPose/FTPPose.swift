@@ -1,1 +1,0 @@
-// FTPPose: see Package.swift for what this module holds.

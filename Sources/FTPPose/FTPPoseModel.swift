@@ -1,0 +1,99 @@
+// FTP-Pose end to end: frames [B, T, 3, H, W] -> heatmaps [B, J, Hh, Wh], kept token indices of
+// both branches, keypoints. Weights are checked against the table and packed once at load; the
+// model is immutable afterwards and can be shared by threads.
+import PoseTensor
+import SafeTensors
+
+/// What one forward pass returns.
+public struct FTPPoseOutput: Sendable {
+    public let batch: Int
+    /// [B, J, Hh, Wh]
+    public let heatmaps: [Float]
+    /// Per window, ascending: kept fine tokens (K_f) and kept coarse tokens (K_c).
+    public let highResIndices: [[Int]]
+    public let lowResIndices: [[Int]]
+    /// [B, J, 3]: x, y in heatmap pixels, score.
+    public let keypoints: [Float]
+}
+
+public final class FTPPoseModel: Sendable {
+    public let config: FTPPoseConfig
+    let backbone: VisionTransformer
+    let encoder: MultiGrainedEncoder
+    let fusion: Fusion
+    let head: Head
+
+    /// Loads a weight file (memory-mapped; the packed copy is kept, the mapping released).
+    public convenience init(contentsOfFile path: String) throws {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(contentsOfFile: path) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
+        try self.init(file: file)
+    }
+
+    /// Loads weights received as bytes (e.g. from the coordinator).
+    public convenience init(safetensors bytes: [UInt8]) throws {
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(bytes: bytes) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
+        try self.init(file: file)
+    }
+
+    init(file: SafeTensorsFile) throws {
+        let reader = try WeightReader(file: file)
+        config = reader.config
+        backbone = VisionTransformer(reader)
+        encoder = MultiGrainedEncoder(reader)
+        fusion = Fusion(reader)
+        head = Head(reader)
+    }
+
+    /// Runs the model. `frames`: B windows of [T, 3, H, W] normalised floats. `prune` overrides the
+    /// config's ratios (1,1 = unpruned). The result of a window does not depend on the batch it
+    /// is in nor on `threads`, bit for bit.
+    public func forward(frames: UnsafeBufferPointer<Float>, batch: Int, prune: (hr: Int, lr: Int)? = nil,
+                        threads: Int = 1, timings: StageTimings? = nil) throws -> FTPPoseOutput {
+        let config = self.config
+        guard batch > 0 else { throw FTPPoseError.badInput("batch must be at least 1, got \(batch)") }
+        guard frames.count == batch * config.windowInputCount else {
+            throw FTPPoseError.badInput("frames: expected \(batch * config.windowInputCount) floats for [\(batch), \(config.frames), 3, \(config.inputHeight), \(config.inputWidth)], got \(frames.count)")
+        }
+        let pruneHR = prune?.hr ?? config.pruneHR, pruneLR = prune?.lr ?? config.pruneLR
+        let keepHR = pruneHR > 0 ? config.keptHighRes(prune: pruneHR) : 0
+        let keepLR = pruneLR > 0 ? config.keptLowRes(prune: pruneLR) : 0
+        guard keepHR > 0, keepLR > 0 else {
+            throw FTPPoseError.badInput("prune \(pruneHR),\(pruneLR) keeps no token (\(config.heatmapTokens) fine, \(config.lowResTokens) coarse tokens)")
+        }
+
+        // Backbone on all B*T frames, then proj: f [B*T*Hp*Wp, D].
+        let f = timings.measure(.backbone) { () -> Matrix in
+            let tokens = backbone(frames: frames.baseAddress!, count: batch * config.frames, threads: threads)
+            return encoder.proj(tokens, threads: threads)
+        }
+        // The two branches are independent until the fusion: run them concurrently.
+        var highRes: (Matrix, [[Int]])?
+        var lowRes: (Matrix, [[Int]])?
+        Parallel.both(threads: threads, {
+            highRes = timings.measure(.highRes) { encoder.highResolution(f, batch: batch, keep: keepHR, threads: threads, timings: timings) }
+        }, {
+            lowRes = timings.measure(.lowRes) { encoder.lowResolution(f, batch: batch, keep: keepLR, threads: threads, timings: timings) }
+        })
+        let (h1, highResIndices) = highRes!, (zc, lowResIndices) = lowRes!
+        let heatmaps = timings.measure(.fusionHead) { () -> [Float] in
+            fusion(h1, zc, batch: batch, threads: threads)
+            return head(h1, batch: batch, threads: threads)
+        }
+        var keypoints: [Float] = []
+        let perWindow = config.numJoints * config.heatmapTokens
+        heatmaps.withUnsafeBufferPointer { maps in
+            for b in 0..<batch {
+                keypoints += HeatmapDecoder.decode(UnsafeBufferPointer(rebasing: maps[(b * perWindow)..<((b + 1) * perWindow)]),
+                                                   joints: config.numJoints, height: config.heatmapHeight, width: config.heatmapWidth)
+            }
+        }
+        return FTPPoseOutput(batch: batch, heatmaps: heatmaps, highResIndices: highResIndices, lowResIndices: lowResIndices, keypoints: keypoints)
+    }
+
+    public func forward(frames: [Float], batch: Int, prune: (hr: Int, lr: Int)? = nil, threads: Int = 1,
+                        timings: StageTimings? = nil) throws -> FTPPoseOutput {
+        try frames.withUnsafeBufferPointer { try forward(frames: $0, batch: batch, prune: prune, threads: threads, timings: timings) }
+    }
+}

@@ -1,0 +1,219 @@
+// Matrix multiply C = A W^T + bias (PyTorch linear layout), the engine's hot loop.
+//
+// BLIS-style: the weights are packed once into panels of `nr` = 32 output columns with k
+// contiguous ([panel][k][32], zero-padded), the activations are packed per K block into panels of
+// `mr` = 8 rows ([panel][k][8]). An 8 x 32 micro-kernel keeps 16 SIMD16<Float> accumulators in
+// registers (16 of the 32 zmm registers of AVX-512) and does 16 fused multiply-adds per k.
+//
+// Determinism: every output element is one fused-multiply-add chain over k = 0..<K in order,
+// starting from its initial value, whatever the tile, the block or the thread computing it.
+// Edge tiles go through a full-size scratch tile so they run the very same instructions. Threads
+// split rows and column panels, never K. So a row of C depends only on its row of A.
+
+public typealias Vector = SIMD16<Float>
+
+/// Weights `[N, K]` (or any matrix used as the right-hand side) packed for the micro-kernel.
+public struct PackedMatrix: @unchecked Sendable {
+    public static let nr = 32
+    /// Output columns (rows of the PyTorch weight).
+    public let n: Int
+    /// Reduction length.
+    public let k: Int
+    public let storage: FloatStorage
+    public var panelCount: Int { (n + PackedMatrix.nr - 1) / PackedMatrix.nr }
+
+    /// From a PyTorch linear weight `w: [N, K]` with row stride `ldw`.
+    public init(weights w: UnsafePointer<Float>, n: Int, k: Int, ldw: Int) {
+        self.init(n: n, k: k)
+        let nr = PackedMatrix.nr
+        let out = storage.pointer
+        for p in 0..<panelCount {
+            let panel = out + p * k * nr
+            for j in 0..<min(nr, n - p * nr) {
+                let source = w + (p * nr + j) * ldw
+                for kk in 0..<k { panel[kk * nr + j] = source[kk] }
+            }
+        }
+    }
+
+    /// From a `[K, N]` matrix (e.g. the values of attention) with row stride `ldb`.
+    public init(kMajor b: UnsafePointer<Float>, k: Int, n: Int, ldb: Int) {
+        self.init(n: n, k: k)
+        repack(kMajor: b, ldb: ldb)
+    }
+
+    /// Zero-filled room for an `n x k` right-hand side; fill with `repack`.
+    public init(n: Int, k: Int) {
+        self.n = n
+        self.k = k
+        storage = FloatStorage(count: ((n + PackedMatrix.nr - 1) / PackedMatrix.nr) * PackedMatrix.nr * max(k, 0))
+    }
+
+    /// Refills from `w: [N, K]` rows (same n, k). Padding columns stay zero.
+    public func repack(weights w: UnsafePointer<Float>, ldw: Int) {
+        let nr = PackedMatrix.nr
+        for p in 0..<panelCount {
+            let panel = storage.pointer + p * k * nr
+            let width = min(nr, n - p * nr)
+            if width == nr {
+                // Transpose 32 rows of w into k-major order.
+                for kk in 0..<k {
+                    let dst = panel + kk * nr
+                    for j in 0..<nr { dst[j] = w[(p * nr + j) * ldw + kk] }
+                }
+            } else {
+                for j in 0..<width {
+                    let source = w + (p * nr + j) * ldw
+                    for kk in 0..<k { panel[kk * nr + j] = source[kk] }
+                }
+            }
+        }
+    }
+
+    /// Refills from `b: [K, N]` (same n, k).
+    public func repack(kMajor b: UnsafePointer<Float>, ldb: Int) {
+        let nr = PackedMatrix.nr
+        for p in 0..<panelCount {
+            let panel = storage.pointer + p * k * nr
+            let width = min(nr, n - p * nr)
+            for kk in 0..<k {
+                let source = b + kk * ldb + p * nr
+                let dst = panel + kk * nr
+                for j in 0..<width { dst[j] = source[j] }
+            }
+        }
+    }
+}
+
+public enum GEMM {
+    public static let mr = 8
+    public static let nr = PackedMatrix.nr
+    /// K block: an 8-row A panel (8 KiB) and a 32-column B panel (32 KiB) fit in L1 together.
+    public static let kc = 256
+    /// Rows per task: the packed A block (mc x kc floats, 96 KiB) stays in L2.
+    public static let mc = 96
+
+    /// `C[m, n] = (accumulate ? C : 0) + bias + A[m, k] * W^T`. `a` has row stride `lda`, `c` `ldc`.
+    /// Threads split row blocks and column panels; the result does not depend on `threads`.
+    public static func multiply(
+        m: Int, a: UnsafePointer<Float>, lda: Int, w: PackedMatrix, bias: UnsafePointer<Float>?,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
+    ) {
+        let n = w.n, k = w.k
+        if m == 0 || n == 0 { return }
+        let rowBlocks = (m + mc - 1) / mc
+        let panels = w.panelCount
+        var chunks = 1
+        if threads > 1 && rowBlocks < 4 * threads {
+            chunks = min(panels, (4 * threads + rowBlocks - 1) / rowBlocks)
+        }
+        let panelsPerChunk = (panels + chunks - 1) / chunks
+        chunks = (panels + panelsPerChunk - 1) / panelsPerChunk
+        Parallel.forEach(rowBlocks * chunks, threads: threads) { task in
+            let block = task / chunks, chunk = task % chunks
+            let row0 = block * mc, rows = min(mc, m - row0)
+            let panel0 = chunk * panelsPerChunk, panelEnd = min(panels, panel0 + panelsPerChunk)
+            let col0 = panel0 * nr, colEnd = min(n, panelEnd * nr)
+            // Initial values: bias (plus C when accumulating).
+            for i in 0..<rows {
+                let crow = c + (row0 + i) * ldc
+                if accumulate {
+                    if let bias { for j in col0..<colEnd { crow[j] += bias[j] } }
+                } else if let bias {
+                    for j in col0..<colEnd { crow[j] = bias[j] }
+                } else {
+                    for j in col0..<colEnd { crow[j] = 0 }
+                }
+            }
+            if k == 0 { return }
+            let rowPanels = (rows + mr - 1) / mr
+            let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * min(kc, k))
+            defer { packedA.deallocate() }
+            var tile = (SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(),
+                        SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>())
+            withUnsafeMutableBytes(of: &tile) { tileBytes in
+                let scratch = tileBytes.baseAddress!.assumingMemoryBound(to: Float.self)
+                var k0 = 0
+                while k0 < k {
+                    let depth = min(kc, k - k0)
+                    packRows(a: a + row0 * lda + k0, lda: lda, rows: rows, depth: depth, into: packedA)
+                    for p in panel0..<panelEnd {
+                        let bPanel = w.storage.pointer + p * k * nr + k0 * nr
+                        let width = min(nr, n - p * nr)
+                        for rp in 0..<rowPanels {
+                            let height = min(mr, rows - rp * mr)
+                            let cTile = c + (row0 + rp * mr) * ldc + p * nr
+                            let aPanel = packedA + rp * mr * depth
+                            if height == mr && width == nr {
+                                microKernel(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: ldc)
+                            } else {
+                                // Same instructions through a full tile, so edge rows are bitwise equal.
+                                scratch.initialize(repeating: 0, count: mr * nr)
+                                for i in 0..<height { (scratch + i * nr).update(from: cTile + i * ldc, count: width) }
+                                microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr)
+                                for i in 0..<height { (cTile + i * ldc).update(from: scratch + i * nr, count: width) }
+                            }
+                        }
+                    }
+                    k0 += depth
+                }
+            }
+        }
+    }
+
+    /// Packs `rows x depth` of A into panels of 8 rows, k-major, padding missing rows with 0.
+    @inline(__always)
+    static func packRows(a: UnsafePointer<Float>, lda: Int, rows: Int, depth: Int, into out: UnsafeMutablePointer<Float>) {
+        let panels = (rows + mr - 1) / mr
+        for rp in 0..<panels {
+            let dst = out + rp * mr * depth
+            let height = min(mr, rows - rp * mr)
+            if height == mr {
+                let r0 = a + rp * mr * lda
+                let r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda, r6 = r5 + lda, r7 = r6 + lda
+                for kk in 0..<depth {
+                    let d = dst + kk * mr
+                    d[0] = r0[kk]; d[1] = r1[kk]; d[2] = r2[kk]; d[3] = r3[kk]
+                    d[4] = r4[kk]; d[5] = r5[kk]; d[6] = r6[kk]; d[7] = r7[kk]
+                }
+            } else {
+                for kk in 0..<depth {
+                    for i in 0..<mr { dst[kk * mr + i] = i < height ? a[(rp * mr + i) * lda + kk] : 0 }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
+
+    /// c[8][32] += a[depth][8] (broadcast) * b[depth][32]; one FMA chain per element, k in order.
+    @inline(never)
+    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
+        var x00 = load(c0), x01 = load(c0 + 16), x10 = load(c1), x11 = load(c1 + 16)
+        var x20 = load(c2), x21 = load(c2 + 16), x30 = load(c3), x31 = load(c3 + 16)
+        var x40 = load(c4), x41 = load(c4 + 16), x50 = load(c5), x51 = load(c5 + 16)
+        var x60 = load(c6), x61 = load(c6 + 16), x70 = load(c7), x71 = load(c7 + 16)
+        var pa = a, pb = b
+        for _ in 0..<depth {
+            let b0 = load(pb), b1 = load(pb + 16)
+            var s = Vector(repeating: pa[0]); x00 = x00.addingProduct(s, b0); x01 = x01.addingProduct(s, b1)
+            s = Vector(repeating: pa[1]); x10 = x10.addingProduct(s, b0); x11 = x11.addingProduct(s, b1)
+            s = Vector(repeating: pa[2]); x20 = x20.addingProduct(s, b0); x21 = x21.addingProduct(s, b1)
+            s = Vector(repeating: pa[3]); x30 = x30.addingProduct(s, b0); x31 = x31.addingProduct(s, b1)
+            s = Vector(repeating: pa[4]); x40 = x40.addingProduct(s, b0); x41 = x41.addingProduct(s, b1)
+            s = Vector(repeating: pa[5]); x50 = x50.addingProduct(s, b0); x51 = x51.addingProduct(s, b1)
+            s = Vector(repeating: pa[6]); x60 = x60.addingProduct(s, b0); x61 = x61.addingProduct(s, b1)
+            s = Vector(repeating: pa[7]); x70 = x70.addingProduct(s, b0); x71 = x71.addingProduct(s, b1)
+            pa += 8
+            pb += 32
+        }
+        store(x00, c0); store(x01, c0 + 16); store(x10, c1); store(x11, c1 + 16)
+        store(x20, c2); store(x21, c2 + 16); store(x30, c3); store(x31, c3 + 16)
+        store(x40, c4); store(x41, c4 + 16); store(x50, c5); store(x51, c5 + 16)
+        store(x60, c6); store(x61, c6 + 16); store(x70, c7); store(x71, c7 + 16)
+    }
+}

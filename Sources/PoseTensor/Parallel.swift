@@ -1,0 +1,30 @@
+// Splitting independent work over threads. Work items never share a reduction, so results do
+// not depend on how many threads run them (the determinism the cluster relies on).
+import Dispatch
+
+public enum Parallel {
+    /// Carries a closure that touches raw buffers into Dispatch. Safe because every caller hands
+    /// disjoint output regions to different indices and waits for all of them.
+    private struct UncheckedBody: @unchecked Sendable {
+        let body: (Int) -> Void
+    }
+
+    /// Runs `body(i)` for `i in 0..<count`; serially when `threads <= 1`, otherwise on Dispatch's
+    /// pool (which sizes itself to the machine's cores).
+    public static func forEach(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if threads <= 1 || count == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            let box = UncheckedBody(body: escapable)
+            DispatchQueue.concurrentPerform(iterations: count) { box.body($0) }
+        }
+    }
+
+    /// Runs two closures, concurrently when `threads > 1`.
+    public static func both(threads: Int, _ first: () -> Void, _ second: () -> Void) {
+        forEach(2, threads: threads) { $0 == 0 ? first() : second() }
+    }
+}

@@ -1,1 +1,0 @@
-// PoseTensor: see Package.swift for what this module holds.

@@ -1,1 +1,0 @@
-// Tests of FTPPose arrive with the module.

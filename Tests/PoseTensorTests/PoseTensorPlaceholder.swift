@@ -1,1 +1,0 @@
-// Tests of PoseTensor arrive with the module.
