@@ -22,17 +22,26 @@ public enum VideoProbe {
         }
         let child = try Subprocess(program: "ffprobe", arguments: [
             "-v", "error", "-select_streams", "v:0", "-count_packets",
-            "-show_entries", "stream=width,height,nb_read_packets", "-of", "csv=p=0", path,
+            "-show_entries", "stream=width,height,nb_read_packets,nb_frames", "-of", "default=noprint_wrappers=1", path,
         ], pathForErrors: path)
-        let text = String(decoding: child.readAll(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: child.readAll(), as: UTF8.self)
         let status = child.wait()
         guard status == 0 else {
             let reason = child.errorTail.text()
             throw MediaError(.probeFailed, path: path, reason: "ffprobe cannot read it (exit \(status)): \(reason.isEmpty ? "no message" : reason)")
         }
-        let fields = text.split(separator: "\n").first.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
-        guard fields.count >= 3, let width = Int(fields[0]), let height = Int(fields[1]), let count = Int(fields[2]) else {
-            throw MediaError(.probeFailed, path: path, reason: "no video stream (ffprobe said \"\(text)\")")
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2, fields[String(parts[0])] == nil { fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        guard let width = fields["width"].flatMap({ Int($0) }), let height = fields["height"].flatMap({ Int($0) }),
+              let count = fields["nb_read_packets"].flatMap({ Int($0) }) else {
+            throw MediaError(.probeFailed, path: path, reason: "no video stream (ffprobe said \"\(text.trimmingCharacters(in: .whitespacesAndNewlines))\")")
+        }
+        // A container that announces more frames than it holds was cut short (a partial download).
+        if let announced = fields["nb_frames"].flatMap({ Int($0) }), announced > count {
+            throw MediaError(.truncated, path: path, reason: "truncated: the container announces \(announced) frames but only \(count) are present")
         }
         try JPEGCodec.checkSize(width, height, path: path)
         guard width * height * 3 <= MediaLimits.frameBytesMax else {

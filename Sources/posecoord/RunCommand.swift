@@ -1,8 +1,46 @@
-// posecoord run: placeholder until its issue lands (see issues); replaced by the real command.
+// posecoord run: annotates a whole archive on this machine (see docs/ARCHIVE.md).
+import Foundation
+import PoseArchive
 import PoseCore
 
 enum RunCommand {
+    static let usage = """
+    usage: posecoord run --archive DIR --out DIR [--weights FILE] [--threads N] [--detections DIR]
+                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16]
+    """
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        throw UsageError("'run' is not available in this build yet")
+        if arguments.flag("--help") { print(usage); return 0 }
+        let archive = try arguments.required("--archive")
+        let out = try arguments.required("--out")
+        let weights = try arguments.option("--weights")
+        let threads = try arguments.int("--threads", default: max(1, ProcessInfo.processInfo.activeProcessorCount - 1), range: 1...256)
+        let detections = try arguments.option("--detections")
+        var format: DetectionFormat?
+        if let text = try arguments.option("--det-format") {
+            guard let value = DetectionFormat(argument: text) else { throw UsageError("--det-format must be dets.json, txt or json, got \"\(text)\"") }
+            format = value
+        }
+        let threshold = try arguments.double("--det-threshold", default: 0.2)
+        let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        try arguments.finish()
+
+        let options = ArchiveOptions(archive: archive, detections: detections, detectionFormat: format,
+                                     detectionThreshold: threshold, unitSize: unitSize)
+        let estimator = try RunEstimator.make(weights: weights, threads: threads)
+        let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
+        runner.progress = { FileHandleOutput.progress($0.line) }
+        let report = try runner.run()
+        FileHandleOutput.endProgress()
+        for video in report.videos where video.status == .failed || video.unitsFailed > 0 {
+            FileHandleOutput.error("  \(video.name): \(video.reason ?? "failed")")
+        }
+        let line = "run: \(report.summary) in \(String(format: "%.1f", report.seconds)) s; outputs in \(out), report in \(out)/_job.json"
+        if report.succeeded {
+            print(line)
+            return 0
+        }
+        FileHandleOutput.error(line)
+        return 1
     }
 }

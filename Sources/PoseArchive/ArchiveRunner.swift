@@ -1,0 +1,228 @@
+// `posecoord run` on one machine: scan -> for each video: plan -> crop stream (its own thread)
+// -> bounded queue -> estimator (this thread) -> results -> atomic write. Decoding and cropping
+// overlap with the model; the queue bounds memory to a few units. Depends only on the
+// PoseEstimator protocol: the command chooses the model.
+import Foundation
+import PoseCore
+import PoseMedia
+
+/// A bounded hand-off between one producer and one consumer thread, with cancellation.
+final class BoundedQueue<Element>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Element] = []
+    private let capacity: Int
+    private var finished = false
+    private var cancelled = false
+    private var failure: Error?
+
+    struct Cancelled: Error {}
+
+    init(capacity: Int) {
+        precondition(capacity >= 1, "BoundedQueue capacity must be >= 1")
+        self.capacity = capacity
+    }
+
+    /// Blocks while full; throws if the consumer cancelled.
+    func put(_ element: Element) throws {
+        condition.lock(); defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { throw Cancelled() }
+        items.append(element)
+        condition.broadcast()
+    }
+
+    /// The producer is done (with an error if it failed).
+    func finish(error: Error?) {
+        condition.lock(); defer { condition.unlock() }
+        finished = true
+        failure = error
+        condition.broadcast()
+    }
+
+    /// The next element, or nil when the producer finished and everything was taken.
+    /// Throws the producer's error once everything before it was taken.
+    func take() throws -> Element? {
+        condition.lock(); defer { condition.unlock() }
+        while items.isEmpty && !finished { condition.wait() }
+        if !items.isEmpty {
+            let element = items.removeFirst()
+            condition.broadcast()
+            return element
+        }
+        if let failure { self.failure = nil; throw failure }
+        return nil
+    }
+
+    func cancel() {
+        condition.lock(); defer { condition.unlock() }
+        cancelled = true
+        items.removeAll()
+        condition.broadcast()
+    }
+}
+
+struct UncheckedSendable<Value>: @unchecked Sendable { let value: Value }
+
+/// Where a run stands, for the progress line.
+public struct RunProgress: Sendable {
+    public var videoIndex: Int
+    public var videoCount: Int
+    public var videoName: String
+    public var videoWindowsDone: Int
+    public var videoWindows: Int
+    public var windowsDone: Int
+    public var elapsedSeconds: Double
+
+    public var windowsPerSecond: Double { elapsedSeconds > 0 ? Double(windowsDone) / elapsedSeconds : 0 }
+
+    /// Seconds left, from the fraction of videos done so far (nil before anything is done).
+    public var etaSeconds: Double? {
+        let fraction = (Double(videoIndex) + (videoWindows > 0 ? Double(videoWindowsDone) / Double(videoWindows) : 0)) / Double(max(1, videoCount))
+        guard fraction > 0, elapsedSeconds > 0 else { return nil }
+        return elapsedSeconds * (1 - fraction) / fraction
+    }
+
+    public var line: String {
+        let eta = etaSeconds.map { String(format: "%d:%02d", Int($0) / 60, Int($0) % 60) } ?? "-"
+        return String(format: "[%d/%d] %@  windows %d/%d  total %d  %.1f windows/s  ETA %@",
+                      videoIndex + 1, videoCount, videoName, videoWindowsDone, videoWindows, windowsDone, windowsPerSecond, eta)
+    }
+}
+
+public final class ArchiveRunner {
+    public let options: ArchiveOptions
+    public let outDirectory: String
+    public let estimator: any PoseEstimator
+    /// Units cropped ahead of the model.
+    public static let unitsQueuedMax = 4
+    /// Seconds between progress reports.
+    public static let progressIntervalSeconds = 0.5
+
+    /// Called with the progress now and then, and once per finished video.
+    public var progress: ((RunProgress) -> Void)?
+
+    private var windowsDone = 0
+    private var started = DispatchTime.now()
+    private var lastProgress = DispatchTime.now()
+
+    public init(options: ArchiveOptions, outDirectory: String, estimator: any PoseEstimator) {
+        self.options = options; self.outDirectory = outDirectory; self.estimator = estimator
+    }
+
+    /// Annotates every video of the archive and writes `_job.json`. Throws only when the archive
+    /// cannot be scanned or the output folder cannot be made; a bad video is a failed entry.
+    public func run() throws -> JobReport {
+        try Self.prepareOutput(outDirectory, archive: options.archive)
+        let entries = try ArchiveScanner.scan(options)
+        started = DispatchTime.now()
+        windowsDone = 0
+        var report = JobReport()
+        for (index, entry) in entries.enumerated() {
+            report.videos.append(runVideo(entry, index: index, count: entries.count))
+            report.seconds = Self.seconds(since: started)
+            try report.write(to: outDirectory)
+        }
+        report.seconds = Self.seconds(since: started)
+        try report.write(to: outDirectory)
+        return report
+    }
+
+    /// Makes the output folder; refuses the archive folder itself (outputs would be read back as detections).
+    public static func prepareOutput(_ outDirectory: String, archive: String) throws {
+        let out = URL(fileURLWithPath: outDirectory).standardizedFileURL.path
+        let input = URL(fileURLWithPath: archive).standardizedFileURL.path
+        guard out != input else {
+            throw ArchiveError(.outputFailed, path: outDirectory, reason: "the output folder must not be the archive folder (NAME.json outputs would be taken for detections)")
+        }
+        do { try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true) } catch {
+            throw ArchiveError(.outputFailed, path: outDirectory, reason: "cannot create the output folder: \(error.localizedDescription)")
+        }
+    }
+
+    /// One video, start to end. Never throws: failures are in the report.
+    public func runVideo(_ entry: VideoEntry, index: Int = 0, count: Int = 1) -> VideoReport {
+        let videoStart = DispatchTime.now()
+        let plan: VideoPlan
+        do { plan = try VideoPlan(entry: entry, options: options, inputShape: estimator.inputShape) } catch {
+            return VideoReport.failed(entry, reason: "\(error)")
+        }
+        let planSeconds = Self.seconds(since: videoStart)
+        var results = VideoResults(plan: plan)
+        var status = RunProgress(videoIndex: index, videoCount: count, videoName: entry.name, videoWindowsDone: 0,
+                                 videoWindows: plan.windowCount, windowsDone: windowsDone, elapsedSeconds: Self.seconds(since: started))
+
+        let queue = BoundedQueue<(Int, [UInt8])>(capacity: Self.unitsQueuedMax)
+        let stream = UncheckedSendable(value: UnitCropStream(plan: plan))
+        let producerDone = DispatchSemaphore(value: 0)
+        let cropNanoseconds = UncheckedSendable(value: NSMutableArray())
+        let thread = Thread {
+            let begin = DispatchTime.now()
+            do {
+                try stream.value.run(skipping: []) { unitIndex, crops in try queue.put((unitIndex, crops)) }
+                queue.finish(error: nil)
+            } catch {
+                queue.finish(error: error)
+            }
+            cropNanoseconds.value.add(DispatchTime.now().uptimeNanoseconds - begin.uptimeNanoseconds)
+            producerDone.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+
+        var modelSeconds = 0.0
+        var decodeFailure: Error?
+        while true {
+            let item: (Int, [UInt8])?
+            do { item = try queue.take() } catch { decodeFailure = error; break }
+            guard let (unitIndex, crops) = item else { break }
+            let windows = plan.units[unitIndex].windows.count
+            let modelStart = DispatchTime.now()
+            do {
+                let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
+                try results.accept(unitIndex: unitIndex, keypoints: keypoints)
+            } catch {
+                results.fail(unitIndex: unitIndex, reason: "\(error)")
+            }
+            modelSeconds += Self.seconds(since: modelStart)
+            windowsDone += windows
+            status.videoWindowsDone += windows
+            status.windowsDone = windowsDone
+            if Self.seconds(since: lastProgress) >= Self.progressIntervalSeconds {
+                lastProgress = DispatchTime.now()
+                status.elapsedSeconds = Self.seconds(since: started)
+                progress?(status)
+            }
+        }
+        queue.cancel()
+        producerDone.wait()
+        let cropSeconds = Double((cropNanoseconds.value.firstObject as? UInt64) ?? 0) / 1e9
+
+        if let decodeFailure {
+            var report = VideoReport.failed(entry, reason: "\(decodeFailure)")
+            report.frames = plan.frameCount
+            report.counts = plan.counts
+            report.seconds = ["plan": planSeconds, "decode_crop": cropSeconds, "model": modelSeconds, "total": Self.seconds(since: videoStart)]
+            return report
+        }
+        precondition(results.isComplete, "runVideo: the stream ended with units missing")
+        let writeStart = DispatchTime.now()
+        var report: VideoReport
+        do {
+            try results.write(to: outDirectory)
+            report = VideoReport.done(results)
+        } catch {
+            report = VideoReport.failed(entry, reason: "cannot write the output: \(error)")
+            report.frames = plan.frameCount
+            report.counts = plan.counts
+        }
+        report.seconds = ["plan": planSeconds, "decode_crop": cropSeconds, "model": modelSeconds,
+                          "write": Self.seconds(since: writeStart), "total": Self.seconds(since: videoStart)]
+        status.elapsedSeconds = Self.seconds(since: started)
+        progress?(status)
+        return report
+    }
+
+    static func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}

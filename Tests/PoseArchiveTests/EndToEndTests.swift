@@ -1,0 +1,112 @@
+// The whole pipeline in-process: a tiny synthetic archive (mp4 and JPEG layouts) annotated by
+// the runner with a crop-dependent fake model, twice, with byte-identical files; and an archive
+// of bad inputs where each bad video fails with its reason and the good one is done.
+import Foundation
+import PoseCore
+@testable import PoseArchive
+import PoseMedia
+import XCTest
+
+final class EndToEndTests: XCTestCase {
+    func testSynthThenRunTwiceGivesIdenticalPoseTrackFiles() throws {
+        let root = try temporaryFolder(self)
+        let options = SynthOptions(videos: 2, frames: 8, people: 2, width: 96, height: 64, format: .mp4, seed: 4)
+        let names = try SyntheticArchive.make(options, out: root + "/archive")
+        XCTAssertEqual(names, ["000001_mpii_test", "000002_mpii_test"])
+        // Ground truth is in the official shape: every frame listed, ears unlabelled, head boxes.
+        let truth = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: root + "/archive/annotations/000001_mpii_test.json")), path: "gt")
+        XCTAssertEqual(truth.images.count, 8)
+        XCTAssertFalse(truth.annotations.isEmpty)
+        for annotation in truth.annotations {
+            let k = annotation.keypoints!
+            XCTAssertEqual(Array(k[9..<15]), [0, 0, 0, 0, 0, 0], "ears are (0,0,0)")
+            XCTAssertEqual(annotation.bboxHead?.count, 4)
+        }
+        // Synthesis is deterministic.
+        try SyntheticArchive.make(options, out: root + "/again")
+        for suffix in [".mp4", ".dets.json", ".txt", ".json"] {
+            XCTAssertEqual(FileManager.default.contents(atPath: root + "/archive/000002_mpii_test" + suffix),
+                           FileManager.default.contents(atPath: root + "/again/000002_mpii_test" + suffix), suffix)
+        }
+
+        let archive = ArchiveOptions(archive: root + "/archive", unitSize: 4)
+        let first = try ArchiveRunner(options: archive, outDirectory: root + "/out1", estimator: CropHashEstimator()).run()
+        XCTAssertTrue(first.succeeded, first.summary)
+        XCTAssertEqual(first.videos.map(\.status), [.done, .done])
+        let second = try ArchiveRunner(options: archive, outDirectory: root + "/out2", estimator: CropHashEstimator()).run()
+        XCTAssertTrue(second.succeeded)
+        for name in names {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(root)/out1/\(name).json"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: "\(root)/out2/\(name).json"))
+            XCTAssertEqual(a, b, "\(name): byte-identical across runs")
+            let file = try PoseTrackFile.decode(a, path: name)
+            XCTAssertEqual(file.images.map(\.id), truth.images.map(\.id).map { $0 - (name == names[0] ? 0 : -10_000) })
+            XCTAssertEqual(file.categories, [.person])
+            XCTAssertFalse(file.annotations.isEmpty)
+            // track_id unique per frame, below 10000, as poseval requires.
+            var seen = Set<[Int]>()
+            for annotation in file.annotations {
+                XCTAssertTrue(seen.insert([annotation.imageID, annotation.trackID!]).inserted)
+                XCTAssertLessThan(annotation.trackID!, 10_000)
+            }
+        }
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/out1/_job.json"))) as! [String: Any]
+        XCTAssertEqual((report["videos"] as! [[String: Any]]).map { $0["status"] as! String }, ["done", "done"])
+
+        // The JPEG layout gives the same plans (same detections) and a file for each video.
+        try SyntheticArchive.make(SynthOptions(videos: 1, frames: 5, people: 1, width: 64, height: 48, format: .jpeg, seed: 1), out: root + "/jpeg")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/jpeg/images/val/000001_mpii_test/000004.jpg"))
+        let jpeg = try ArchiveRunner(options: ArchiveOptions(archive: root + "/jpeg"), outDirectory: root + "/out3", estimator: CropHashEstimator()).run()
+        XCTAssertEqual(jpeg.videos.map(\.status), [.done], jpeg.summary)
+    }
+
+    func testBadInputsFailOnlyTheirVideo() throws {
+        let root = try temporaryFolder(self)
+        let archive = root + "/archive"
+        try SyntheticArchive.make(SynthOptions(videos: 1, frames: 6, people: 1, width: 64, height: 48, format: .mp4, seed: 2), out: archive)
+        let good = archive + "/000001_mpii_test"
+        let manager = FileManager.default
+        func copyVideo(_ name: String, detections: String, suffix: String) throws {
+            try manager.copyItem(atPath: good + ".mp4", toPath: "\(archive)/\(name).mp4")
+            try write(detections, to: "\(archive)/\(name)\(suffix)")
+        }
+        // Truncated mp4.
+        let video = try Data(contentsOf: URL(fileURLWithPath: good + ".mp4"))
+        try video.prefix(video.count / 3).write(to: URL(fileURLWithPath: archive + "/truncated.mp4"))
+        try manager.copyItem(atPath: good + ".dets.json", toPath: archive + "/truncated.dets.json")
+        // Detection JSON of the wrong shape, a MOT line with too few fields, only a box outside the frame.
+        try copyVideo("wrongshape", detections: "{\"detections\": []}", suffix: ".dets.json")
+        try copyVideo("shortline", detections: "1,-1,1,1,20,20,0.9\n2,-1,1,1\n", suffix: ".txt")
+        try copyVideo("outside", detections: "1,-1,500,500,20,20,0.9\n", suffix: ".txt")
+        try manager.copyItem(atPath: good + ".mp4", toPath: archive + "/nodetections.mp4")
+        // A JPEG folder with one frame of garbage bytes.
+        let frames = archive + "/garbled"
+        try manager.createDirectory(atPath: frames, withIntermediateDirectories: true)
+        let image = RGBImage(width: 32, height: 24, pixels: [UInt8](repeating: 90, count: 32 * 24 * 3))
+        for i in 0..<3 { try Data(JPEGCodec.encode(image)).write(to: URL(fileURLWithPath: "\(frames)/00000\(i).jpg")) }
+        var garbage = try JPEGCodec.encode(image)
+        for i in 200..<garbage.count { garbage[i] = UInt8(truncatingIfNeeded: i &* 97) }
+        try Data(garbage).write(to: URL(fileURLWithPath: "\(frames)/000003.jpg"))
+        try write("1,-1,2,2,20,20,0.9\n4,-1,2,2,20,20,0.9\n", to: archive + "/garbled.txt")
+
+        let report = try ArchiveRunner(options: ArchiveOptions(archive: archive), outDirectory: root + "/out", estimator: CropHashEstimator()).run()
+        XCTAssertFalse(report.succeeded)
+        let byName = Dictionary(uniqueKeysWithValues: report.videos.map { ($0.name, $0) })
+        XCTAssertEqual(byName["000001_mpii_test"]?.status, .done)
+        XCTAssertTrue(manager.fileExists(atPath: root + "/out/000001_mpii_test.json"))
+        let expectations = [("truncated", "truncated.mp4"), ("wrongshape", "list"), ("shortline", "line 2"),
+                            ("outside", "outside the 64x48 frame"), ("nodetections", "no detection file"), ("garbled", "000003.jpg")]
+        for (name, phrase) in expectations {
+            let video = try XCTUnwrap(byName[name], name)
+            XCTAssertEqual(video.status, .failed, name)
+            XCTAssertTrue(video.reason?.contains(phrase) ?? false, "\(name): \"\(video.reason ?? "")\" should mention \(phrase)")
+            XCTAssertFalse(manager.fileExists(atPath: "\(root)/out/\(name).json"), "\(name): nothing written for a failed video")
+        }
+        XCTAssertTrue(report.summary.contains("1 of 7 videos done"), report.summary)
+    }
+
+    func testOutputFolderMustNotBeTheArchive() throws {
+        let root = try temporaryFolder(self)
+        XCTAssertThrowsError(try ArchiveRunner(options: ArchiveOptions(archive: root), outDirectory: root + "/.", estimator: CropHashEstimator()).run())
+    }
+}

@@ -1,1 +1,0 @@
-// Tests of PoseArchive arrive with the module.

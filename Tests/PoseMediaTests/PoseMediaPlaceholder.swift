@@ -1,1 +1,0 @@
-// Tests of PoseMedia arrive with the module.
