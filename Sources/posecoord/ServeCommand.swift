@@ -1,8 +1,68 @@
-// posecoord serve: placeholder until its issue lands (see issues); replaced by the real command.
+// posecoord serve: coordinates a cluster over an archive (docs/CLUSTER.md). Takes the same
+// archive options as `posecoord run`, so both make the same units and the same output bytes.
+import Foundation
+import PoseArchive
+import PoseCluster
 import PoseCore
 
 enum ServeCommand {
+    static let usage = """
+    usage: posecoord serve --archive DIR --out DIR [--listen HOST:PORT] [--http HOST:PORT]
+                           [--weights FILE] [--token-file F] [--state DIR] [--watch [--watch-interval-ms N]]
+                           [--detections DIR] [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16]
+                           [--lease-ms 300000] [--heartbeat-ms 1000] [--attempts 3] [--units-ahead 64]
+                           [--handshake-timeout-ms 5000] [--max-connections 1024]
+      The token may also come from the environment variable POSECLUSTER_TOKEN.
+      --state defaults to OUT/.posecoord-state; start again with the same arguments to resume.
+    """
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        throw UsageError("'serve' is not available in this build yet")
+        if arguments.flag("--help") { print(usage); return 0 }
+        let archive = try arguments.required("--archive")
+        let out = try arguments.required("--out")
+        let listen = try Endpoint(parsing: try arguments.option("--listen") ?? "127.0.0.1:7700", option: "--listen")
+        let http = try arguments.option("--http").map { try Endpoint(parsing: $0, option: "--http") }
+        let weights = try arguments.option("--weights")
+        let tokenFile = try arguments.option("--token-file")
+        let state = try arguments.option("--state") ?? (out + "/.posecoord-state")
+        let watch = arguments.flag("--watch")
+        let watchInterval = try arguments.int("--watch-interval-ms", default: 10_000, range: 100...86_400_000)
+        let detections = try arguments.option("--detections")
+        var format: DetectionFormat?
+        if let text = try arguments.option("--det-format") {
+            guard let value = DetectionFormat(argument: text) else { throw UsageError("--det-format must be dets.json, txt or json, got \"\(text)\"") }
+            format = value
+        }
+        let threshold = try arguments.double("--det-threshold", default: 0.2)
+        let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        var config = (limits: ClusterLimits(), ())
+        let leaseMs = try arguments.int("--lease-ms", default: 300_000, range: 100...86_400_000)
+        let heartbeatMs = try arguments.int("--heartbeat-ms", default: 1_000, range: 10...600_000)
+        let attempts = try arguments.int("--attempts", default: 3, range: 1...100)
+        let unitsAhead = try arguments.int("--units-ahead", default: 64, range: 1...100_000)
+        config.limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
+        config.limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
+        try arguments.finish()
+
+        try ArchiveRunner.prepareOutput(out, archive: archive)
+        let token = try ClusterToken.load(file: tokenFile, environment: ProcessInfo.processInfo.environment)
+        let (weightBytes, model) = try ClusterModel.load(weightsPath: weights)
+        if weights == nil {
+            FileHandleOutput.error("serve: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
+        }
+        let options = ArchiveOptions(archive: archive, detections: detections, detectionFormat: format,
+                                     detectionThreshold: threshold, unitSize: unitSize)
+        var coordinatorConfig = CoordinatorConfig(
+            archiveOptions: options, outDirectory: out, stateDirectory: state, listen: listen, http: http,
+            weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
+        coordinatorConfig.limits = config.limits
+        coordinatorConfig.scheduler.leaseDurationMs = Int64(leaseMs)
+        coordinatorConfig.scheduler.heartbeatIntervalMs = Int64(heartbeatMs)
+        coordinatorConfig.scheduler.attemptsMax = attempts
+        coordinatorConfig.scheduler.unitsQueuedMax = unitsAhead
+        coordinatorConfig.limits.heartbeatIntervalMs = heartbeatMs
+        coordinatorConfig.limits.peerSilenceMaxMs = max(coordinatorConfig.limits.peerSilenceMaxMs, 3 * heartbeatMs)
+        let coordinator = try Coordinator(config: coordinatorConfig) { FileHandleOutput.error("posecoord: " + $0) }
+        return try coordinator.run()
     }
 }

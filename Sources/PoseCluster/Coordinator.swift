@@ -1,0 +1,790 @@
+// `posecoord serve`: the coordinator. One event-loop thread owns every connection, the
+// scheduler state machine, the journal and the per-video results; the producer thread feeds
+// it cropped units. Sockets only carry out what the scheduler decides.
+//
+// Order of durability: a RESULT is checked, the scheduler accepts it, its record is appended
+// to the journal, and only after the journal is fsynced does anything that depends on it
+// leave the process (a video's output file, _job.json).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import PoseCore
+import PoseCrypto
+import PoseWire
+import PoseSchedule
+import PoseArchive
+
+public struct CoordinatorConfig: Sendable {
+    public var archiveOptions: ArchiveOptions
+    public var outDirectory: String
+    public var stateDirectory: String
+    public var listen: Endpoint
+    public var http: Endpoint?
+    /// The weights file's bytes, sent to workers that lack them.
+    public var weights: [UInt8]
+    public var model: ModelDescriptor
+    public var token: [UInt8]?
+    /// Keep serving and rescan the archive every this many ms; nil: finish when the archive is done.
+    public var watchIntervalMs: Int?
+    public var limits = ClusterLimits()
+    public var scheduler = SchedulerLimits()
+    public var wire = WireLimits()
+    /// Extra text that identifies the job in the journal (options that change the outputs).
+    public var fingerprintExtra: String = ""
+
+    public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
+                http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
+        self.archiveOptions = archiveOptions; self.outDirectory = outDirectory; self.stateDirectory = stateDirectory
+        self.listen = listen; self.http = http; self.weights = weights; self.model = model; self.token = token
+        self.watchIntervalMs = watchIntervalMs
+    }
+
+    /// What must match for a journal to be resumed.
+    var fingerprint: String {
+        let o = archiveOptions
+        return "posecluster-journal/1 weights=\(model.sha256.hex) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) unitSize=\(o.unitSize) threshold=\(o.detectionThreshold) gap=\(o.trackerGapMax) iou=\(o.trackerIoUMin) format=\(o.detectionFormat?.rawValue ?? "auto") detections=\(o.detections ?? "-") \(fingerprintExtra)"
+    }
+}
+
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public final class Coordinator: @unchecked Sendable {
+    let config: CoordinatorConfig
+    let loop: EventLoop
+    let log: @Sendable (String) -> Void
+    private var scheduler: Scheduler
+    private let journal: Journal
+    private var lockFD: Int32 = -1
+    private var producer: UnitProducer!
+    private var listener: Listener!
+    private var httpServer: HTTPServer?
+    private var startMs: UInt64
+
+    // Peers.
+    private var sessions: [Int32: PeerSession] = [:]
+    private var workersByID: [WorkerID: PeerSession] = [:]
+    private var nextSessionID: UInt64 = 1
+
+    // Videos and units.
+    private struct VideoState {
+        var entry: VideoEntry
+        var results: VideoResults?
+        /// Set when the whole video failed (plan or decode): no output file.
+        var failure: String?
+        var done = false
+        var unitsRestored = 0
+    }
+    private var videos: [Int: VideoState] = [:]
+    private var unitPayloads: [PoseSchedule.UnitID: (windows: Int, payload: UnitPayload)] = [:]
+    private var pendingResults: [LeaseID: [WindowKeypoints]] = [:]
+    private var permitsOutstanding = 0
+    private var restored: [String: (accepted: [Int: [WindowKeypoints]], failed: [Int: String])] = [:]
+    private var reports: [Int: VideoReport] = [:]
+    private var producerExhausted = false
+    private var jobCompleted = false
+    private var exitCode: Int32 = 0
+    private var lastJobReportWriteMs: UInt64 = 0
+
+    // Statistics.
+    private var status = ClusterStatus.Job()
+    private var recentWindows: [(ms: UInt64, windows: Int)] = []
+    private var windowsKnown = 0
+    private var restoredAccepted = 0
+    private var windowsDone = 0
+    private var unitsKnown = 0
+    private var closedBytesSent: UInt64 = 0
+    private var closedBytesReceived: UInt64 = 0
+
+    public private(set) var boundPort: UInt16 = 0
+    public private(set) var httpPort: UInt16?
+
+    public init(config: CoordinatorConfig, log: @escaping @Sendable (String) -> Void) throws {
+        try config.limits.validate()
+        try config.wire.validate()
+        do { try config.scheduler.validate() } catch { throw CoordinatorError("\(error)") }
+        self.config = config
+        self.log = log
+        loop = EventLoop()
+        startMs = loop.nowMs
+        scheduler = Scheduler(limits: config.scheduler, now: Int64(startMs))
+        try FileManager.default.createDirectory(atPath: config.outDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
+        lockFD = open(config.stateDirectory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            throw CoordinatorError("another coordinator is using the state folder \(config.stateDirectory) (or it cannot be locked)")
+        }
+        let (journal, replay) = try Journal.open(path: config.stateDirectory + "/journal.log")
+        self.journal = journal
+        if replay.truncatedBytes > 0 {
+            log("journal: cut \(replay.truncatedBytes) bytes of torn tail (the write a crash interrupted)")
+        }
+        try restore(replay.records)
+    }
+
+    deinit { if lockFD >= 0 { close(lockFD) } }
+
+    private func restore(_ records: [[UInt8]]) throws {
+        guard let first = records.first else {
+            try journal.append(JournalRecord.job(fingerprint: config.fingerprint).encoded())
+            try journal.sync()
+            return
+        }
+        guard case .job(let fingerprint)? = try? JournalRecord.decode(first) else {
+            throw CoordinatorError("the journal in \(config.stateDirectory) does not start with a job record; remove the folder to start over")
+        }
+        guard fingerprint == config.fingerprint else {
+            throw CoordinatorError("the state folder \(config.stateDirectory) belongs to another job (\(fingerprint)); this one is (\(config.fingerprint)). Use another --state or remove it to start over")
+        }
+        var accepted = 0, failed = 0
+        for bytes in records.dropFirst() {
+            let record: JournalRecord
+            do { record = try JournalRecord.decode(bytes) } catch {
+                throw CoordinatorError("journal \(journal.path): a record passed its checksum but does not decode: \(error)")
+            }
+            switch record {
+            case .job: break
+            case .accepted(let video, let unit, let keypoints):
+                if restored[video, default: ([:], [:])].accepted.updateValue(keypoints, forKey: unit) == nil { accepted += 1 }
+            case .failed(let video, let unit, let reason):
+                if restored[video, default: ([:], [:])].failed.updateValue(reason, forKey: unit) == nil { failed += 1 }
+            }
+        }
+        if accepted + failed > 0 {
+            log("resuming: \(accepted) accepted and \(failed) failed units in the journal will not be redone")
+        }
+    }
+
+    /// Binds, starts the producer, and runs until the job is complete (or forever with --watch).
+    /// Returns the exit code.
+    public func run() throws -> Int32 {
+        let socket = try Socket.listen(on: config.listen)
+        boundPort = socket.localPort
+        listener = Listener(socket: socket, onAccept: { [unowned self] in self.accept($0) },
+                            onError: { [log] in log("accept: \($0)") })
+        loop.register(listener)
+        if let endpoint = config.http {
+            let server = try HTTPServer(endpoint: endpoint, loop: loop, log: log) { [unowned self] path in self.http(path) }
+            httpServer = server
+            httpPort = server.port
+        }
+        if !config.listen.isLoopback && config.token == nil {
+            log("warning: listening on \(config.listen) without a cluster token: anyone who can reach this port can join and read the crops. Set --token-file or \(ClusterToken.environmentVariable).")
+        }
+        log("listening on \(config.listen.host):\(boundPort)" + (httpPort.map { ", status on http://\(config.http!.host):\($0)/" } ?? "")
+            + ", model \(config.model.variant) \(config.model.sha256.hex.prefix(12)), state \(config.stateDirectory)")
+        let skipping = restored.mapValues { Set($0.accepted.keys).union($0.failed.keys) }
+        producer = UnitProducer(options: config.archiveOptions, inputShape: config.model.inputShape,
+                                watchIntervalMs: config.watchIntervalMs, skipping: skipping) { [loop, unowned self] event in
+            loop.execute { self.producerEvent(event) }
+        }
+        loop.every(200) { [unowned self] in self.tick() }
+        loop.every(20) { [unowned self] in self.syncJournal() }
+        loop.every(config.limits.progressIntervalMs) { [unowned self] in self.progress() }
+        grantPermits()
+        producer.start()
+        installSignalHandlers()
+        loop.run()
+        producer.stop()
+        journal.close()
+        return exitCode
+    }
+
+    private var signalSources: [DispatchSourceSignal] = []
+
+    private func installSignalHandlers() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [loop, unowned self] in
+                loop.execute { self.shutdown(signal: signalNumber) }
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// Stopped by a signal: what is journalled stays; a restart with the same arguments resumes.
+    private func shutdown(signal: Int32) {
+        syncJournal()
+        FileHandleOutput.endProgress()
+        log("stopped by signal \(signal): \(scheduler.counters.accepted + scheduler.counters.unitsRestored) units are journalled; start again with the same arguments to resume")
+        exitCode = 128 + signal
+        for session in sessions.values { session.connection.close(reason: "coordinator stopping") }
+        loop.stop()
+    }
+
+    // MARK: - Scheduler plumbing
+
+    private var nowMs: Int64 { Int64(loop.nowMs) }
+
+    private func feed(_ event: SchedulerEvent) {
+        let actions = scheduler.handle(event, now: nowMs)
+        for action in actions { perform(action) }
+        grantPermits()
+    }
+
+    private func grantPermits() {
+        let wanted = scheduler.unitsWanted - permitsOutstanding
+        if wanted > 0, let producer {
+            permitsOutstanding += wanted
+            producer.grant(wanted)
+        }
+    }
+
+    private func perform(_ action: SchedulerAction) {
+        switch action {
+        case .lease(let unit, let worker, let lease, let deadline, let speculative):
+            guard let session = workersByID[worker], let stored = unitPayloads[unit], let video = videos[unit.video] else {
+                preconditionFailure("lease of \(unit) to \(worker) without its session or payload")
+            }
+            let message = PoseWire.Unit(
+                id: PoseWire.UnitID(videoIndex: UInt32(unit.video), videoName: video.entry.name, unitIndex: UInt32(unit.index)),
+                leaseID: lease.rawValue, leaseDurationMs: UInt32(clamping: max(1, deadline - nowMs)),
+                inputShape: config.model.inputShape, windowCount: stored.windows, crops: stored.payload)
+            session.send(.unit(message))
+            session.leasesReceived += 1
+            _ = speculative
+        case .accept(let unit, let worker, let lease):
+            guard let keypoints = pendingResults.removeValue(forKey: lease) else {
+                preconditionFailure("accept of \(unit) without its pending result")
+            }
+            accept(unit, keypoints: keypoints, from: worker)
+        case .drop(_, _, let lease, _):
+            pendingResults[lease] = nil
+        case .markFailed(let unit, let reason):
+            unitPayloads[unit] = nil
+            guard var video = videos[unit.video] else { return }
+            log("unit \(video.entry.name)#\(unit.index) failed: \(reason)")
+            _ = video.results?.fail(unitIndex: unit.index, reason: reason)
+            videos[unit.video] = video
+            appendJournal(.failed(video: video.entry.name, unit: unit.index, reason: reason))
+        case .videoComplete(let index):
+            completeVideo(index)
+        case .jobComplete:
+            completeJob()
+        case .disconnect(let worker, let reason):
+            if let session = workersByID.removeValue(forKey: worker) {
+                log("worker \(session.describe) disconnected: \(reason)")
+                session.sendAndClose(.bye(Bye(reason: reason)), reason: reason)
+            }
+        case .workerDrained(let worker):
+            if let session = workersByID[worker] {
+                session.sendAndClose(.bye(Bye(reason: "drained")), reason: "drained")
+            }
+        }
+    }
+
+    private func accept(_ unit: PoseSchedule.UnitID, keypoints: [WindowKeypoints], from worker: WorkerID) {
+        unitPayloads[unit] = nil
+        guard var video = videos[unit.video] else { preconditionFailure("accept for unknown video \(unit.video)") }
+        do {
+            try video.results?.accept(unitIndex: unit.index, keypoints: keypoints)
+        } catch {
+            preconditionFailure("a result checked before acceptance was refused: \(error)")
+        }
+        videos[unit.video] = video
+        appendJournal(.accepted(video: video.entry.name, unit: unit.index, keypoints: keypoints))
+        windowsDone += keypoints.count
+        recentWindows.append((loop.nowMs, keypoints.count))
+        if let session = workersByID[worker] {
+            session.unitsDone += 1
+            session.windowsDone += keypoints.count
+            session.recent.append((loop.nowMs, keypoints.count))
+        }
+    }
+
+    private func appendJournal(_ record: JournalRecord) {
+        do {
+            try journal.append(record.encoded())
+        } catch {
+            fatal("cannot write the journal: \(error)")
+        }
+    }
+
+    private func syncJournal() {
+        do { try journal.sync() } catch { fatal("cannot sync the journal: \(error)") }
+    }
+
+    /// A coordinator that cannot journal must not go on accepting work it cannot remember.
+    private func fatal(_ message: String) -> Never {
+        FileHandleOutput.endProgress()
+        log("fatal: \(message)")
+        exit(1)
+    }
+
+    private func completeVideo(_ index: Int) {
+        guard var video = videos[index] else { preconditionFailure("completion of unknown video \(index)") }
+        syncJournal()
+        video.done = true
+        if let failure = video.failure {
+            reports[index] = VideoReport.failed(video.entry, reason: failure)
+            log("video \(video.entry.name) failed: \(failure)")
+        } else if let results = video.results {
+            do {
+                try results.write(to: config.outDirectory)
+                var report = VideoReport.done(results)
+                report.seconds = [:]
+                reports[index] = report
+            } catch {
+                reports[index] = VideoReport.failed(video.entry, reason: "cannot write the output: \(error)")
+                log("video \(video.entry.name): cannot write the output: \(error)")
+            }
+        }
+        // The video's keypoints are on disk now; keep only what /status shows.
+        video.results = video.results.map { VideoResults(plan: $0.plan) }
+        videoSummaries[index] = summary(of: video, index: index)
+        video.results = nil
+        videos[index] = video
+        if config.watchIntervalMs != nil, loop.nowMs - lastJobReportWriteMs > 5_000 {
+            writeJobReport()
+        }
+    }
+
+    private var videoSummaries: [Int: ClusterStatus.Video] = [:]
+
+    private func summary(of video: VideoState, index: Int) -> ClusterStatus.Video {
+        let report = reports[index]
+        let units = report?.counts.units ?? video.results?.plan.units.count ?? 0
+        let failedUnits = report?.unitsFailed ?? video.results?.failed.count ?? 0
+        let state = video.failure != nil ? "failed" : video.done ? "done" : (video.results?.accepted.isEmpty ?? true) ? "pending" : "running"
+        let doneUnits = video.done ? units - failedUnits : (video.results?.accepted.count ?? 0)
+        return ClusterStatus.Video(name: video.entry.name, state: state, units: units, unitsDone: doneUnits,
+                                   unitsFailed: failedUnits, reason: video.failure ?? report?.reason)
+    }
+
+    @discardableResult
+    private func writeJobReport() -> JobReport {
+        var report = JobReport(videos: reports.keys.sorted().map { reports[$0]! })
+        report.seconds = Double(loop.nowMs - startMs) / 1000
+        do {
+            try report.write(to: config.outDirectory)
+        } catch {
+            log("cannot write \(config.outDirectory)/_job.json: \(error)")
+        }
+        lastJobReportWriteMs = loop.nowMs
+        return report
+    }
+
+    private func completeJob() {
+        guard !jobCompleted else { return }
+        jobCompleted = true
+        syncJournal()
+        let report = writeJobReport()
+        FileHandleOutput.endProgress()
+        progress()
+        FileHandleOutput.endProgress()
+        let seconds = String(format: "%.1f", Double(loop.nowMs - startMs) / 1000)
+        if report.succeeded {
+            log("job done in \(seconds) s: \(report.summary); outputs in \(config.outDirectory)")
+            exitCode = 0
+        } else {
+            log("job finished with failures in \(seconds) s: \(report.summary); see \(config.outDirectory)/_job.json")
+            exitCode = 1
+        }
+        producer.stop()
+        for session in Array(sessions.values) {
+            session.sendAndClose(.bye(Bye(reason: "job complete")), reason: "job complete")
+        }
+        // Give the BYEs a moment to leave, then stop.
+        let deadline = loop.nowMs + 2_000
+        loop.every(20) { [unowned self] in
+            if self.sessions.isEmpty || self.loop.nowMs >= deadline { self.loop.stop() }
+        }
+    }
+
+    // MARK: - Producer events
+
+    private func producerEvent(_ event: ProducerEvent) {
+        switch event {
+        case .planned(let index, let plan):
+            var video = VideoState(entry: plan.entry, results: VideoResults(plan: plan))
+            var restoredEvents: [SchedulerEvent] = []
+            if let done = restored.removeValue(forKey: plan.entry.name) {
+                for (unit, keypoints) in done.accepted.sorted(by: { $0.key < $1.key }) {
+                    do {
+                        try video.results!.accept(unitIndex: unit, keypoints: keypoints)
+                        restoredEvents.append(.restoreAccepted(PoseSchedule.UnitID(video: index, index: unit)))
+                        windowsDone += keypoints.count
+                        restoredAccepted += 1
+                    } catch {
+                        log("journal: ignoring the record of \(plan.entry.name)#\(unit): \(error)")
+                    }
+                }
+                for (unit, reason) in done.failed.sorted(by: { $0.key < $1.key }) where unit < plan.units.count {
+                    if video.results!.fail(unitIndex: unit, reason: reason) {
+                        restoredEvents.append(.restoreFailed(PoseSchedule.UnitID(video: index, index: unit), reason: reason))
+                    }
+                }
+                video.unitsRestored = restoredEvents.count
+            }
+            videos[index] = video
+            unitsKnown += plan.units.count
+            windowsKnown += plan.windowCount
+            for restoredEvent in restoredEvents { feed(restoredEvent) }
+            feed(.videoPlanned(video: index, units: plan.units.count))
+        case .planFailed(let index, let entry, let reason):
+            videos[index] = VideoState(entry: entry, results: nil, failure: reason)
+            feed(.videoPlanned(video: index, units: 0))
+        case .unit(let index, let unitIndex, let windows, let payload, _):
+            permitsOutstanding -= 1
+            let unit = PoseSchedule.UnitID(video: index, index: unitIndex)
+            unitPayloads[unit] = (windows, payload)
+            feed(.unitAvailable(unit))
+        case .streamFailed(let index, let emitted, let reason):
+            guard var video = videos[index], let plan = video.results?.plan else { return }
+            video.failure = reason
+            videos[index] = video
+            // The units that will never come are settled now so the video can complete.
+            let skipped = Set(video.results!.accepted.keys).union(video.results!.failed.keys)
+            for unit in plan.units.indices where !emitted.contains(unit) && !skipped.contains(unit) {
+                feed(.restoreFailed(PoseSchedule.UnitID(video: index, index: unit), reason: reason))
+            }
+        case .exhausted:
+            if config.watchIntervalMs == nil && !producerExhausted {
+                producerExhausted = true
+                feed(.archiveExhausted)
+            }
+        case .scanFailed(let reason):
+            log("cannot scan the archive: \(reason)")
+            exitCode = 1
+            loop.stop()
+        }
+    }
+
+    // MARK: - Connections
+
+    private func accept(_ socket: Socket) {
+        guard sessions.count < config.limits.connectionsMax else {
+            status.connectionsRejected += 1
+            log("refused \(socket.peer): connectionsMax (\(config.limits.connectionsMax)) reached")
+            if let frame = try? WireMessage.reject(Reject(code: .tooManyPeers, reason: "too many connections")).encode() {
+                _ = frame.withUnsafeBytes { try? socket.write($0) }
+            }
+            socket.close()
+            return
+        }
+        let connection = ByteConnection(socket: socket, loop: loop, outboundBytesMax: config.limits.outboundBytesMax)
+        let session = PeerSession(id: nextSessionID, connection: connection, limits: config.wire,
+                                  deadline: loop.nowMs + UInt64(config.limits.handshakeTimeoutMs), connectedMs: loop.nowMs)
+        nextSessionID += 1
+        sessions[connection.fd] = session
+        let fd = connection.fd
+        connection.onBytes = { [unowned self, unowned session] bytes in self.received(bytes, on: session) }
+        connection.onClose = { [unowned self, unowned session] reason in self.closed(session, fd: fd, reason: reason) }
+        loop.register(connection)
+    }
+
+    private func received(_ bytes: ArraySlice<UInt8>, on session: PeerSession) {
+        bytes.withUnsafeBytes { session.decoder.feed($0) }
+        while !session.connection.isClosed {
+            let message: WireMessage?
+            do {
+                message = try session.decoder.next()
+            } catch {
+                refuse(session, code: .malformed, reason: "\(error)")
+                return
+            }
+            guard let message else { return }
+            handle(message, from: session)
+        }
+    }
+
+    /// Closes a peer for bad input, with a REJECT that says why and a log line.
+    private func refuse(_ session: PeerSession, code: RejectCode, reason: String) {
+        status.connectionsRejected += 1
+        log("closed \(session.describe): \(reason)")
+        session.sendAndClose(.reject(Reject(code: code, reason: String(reason.prefix(1000)))), reason: reason)
+    }
+
+    private func closed(_ session: PeerSession, fd: Int32, reason: String) {
+        sessions[fd] = nil
+        closedBytesSent += session.connection.bytesSent
+        closedBytesReceived += session.connection.bytesReceived
+        guard let worker = session.workerID else { return }
+        let graceful = session.saidBye
+        if workersByID.removeValue(forKey: worker) != nil {
+            if !jobCompleted { log("worker \(session.describe) left: \(reason)") }
+            feed(.workerLeft(worker, graceful: graceful))
+        }
+        // Results that arrived but were not yet judged go with it.
+        _ = session
+    }
+
+    private func handle(_ message: WireMessage, from session: PeerSession) {
+        switch session.state {
+        case .awaitingHello:
+            guard case .hello(let hello) = message else {
+                refuse(session, code: .unexpectedMessage, reason: "expected HELLO first, got \(message.type)")
+                return
+            }
+            session.hello = hello
+            let nonce = randomBytes(WireProtocol.nonceByteCount)
+            session.challengeNonce = nonce
+            session.state = .awaitingAuth
+            session.send(.challenge(Challenge(nonce: nonce, authRequired: config.token != nil)))
+        case .awaitingAuth:
+            guard case .auth(let auth) = message, let hello = session.hello else {
+                refuse(session, code: .unexpectedMessage, reason: "expected AUTH, got \(message.type)")
+                return
+            }
+            var proof = HandshakeProof.none
+            if let token = config.token {
+                let expected = HandshakeProof.peer(token: token, role: hello.role, name: hello.name,
+                                                   challengeNonce: session.challengeNonce, helloNonce: hello.nonce)
+                guard HandshakeProof.verify(auth.proof, expected: expected) else {
+                    refuse(session, code: .authenticationFailed, reason: "authentication failed for \"\(hello.name)\": wrong cluster token")
+                    return
+                }
+                proof = HandshakeProof.coordinator(token: token, sessionID: session.id,
+                                                   challengeNonce: session.challengeNonce, helloNonce: hello.nonce)
+            }
+            session.send(.welcome(Welcome(
+                sessionID: session.id, heartbeatIntervalMs: UInt32(config.scheduler.heartbeatIntervalMs),
+                leaseDurationMs: UInt32(clamping: config.scheduler.leaseDurationMs), model: config.model,
+                frameBytesMax: UInt32(config.wire.frameBytesMax),
+                unitsInFlightMax: UInt32(config.scheduler.creditsPerWorkerMax),
+                modelChunkBytes: UInt32(config.limits.modelChunkBytes), proof: proof)))
+            if hello.role == .statusClient {
+                session.state = .statusClient
+                return
+            }
+            session.state = .worker
+            let worker = WorkerID(session.id)
+            session.workerID = worker
+            workersByID[worker] = session
+            log("worker \(session.describe) joined (\(hello.threads) threads\(hello.cachedModel == config.model.sha256 ? "" : ", needs the model"))")
+            feed(.workerJoined(worker, credits: 0))
+        case .statusClient:
+            switch message {
+            case .statusRequest:
+                session.send(.status(StatusReport(json: String(decoding: snapshot().json(), as: UTF8.self))))
+            case .bye:
+                session.connection.close(reason: "status client done")
+            case .heartbeat:
+                break
+            default:
+                refuse(session, code: .unexpectedMessage, reason: "status client sent \(message.type)")
+            }
+        case .worker:
+            handleWorker(message, from: session)
+        }
+    }
+
+    private func handleWorker(_ message: WireMessage, from session: PeerSession) {
+        guard let worker = session.workerID else { return }
+        switch message {
+        case .heartbeat:
+            feed(.heartbeat(worker))
+        case .credit(let credit):
+            session.credits = Int(credit.units)
+            feed(.credit(worker, credits: Int(credit.units)))
+        case .modelRequest(let request):
+            guard request.sha256 == config.model.sha256, request.offset <= UInt64(config.weights.count) else {
+                refuse(session, code: .unexpectedMessage, reason: "asked for model \(request.sha256.hex.prefix(12)) at \(request.offset); this job's is \(config.model.sha256.hex.prefix(12)) (\(config.weights.count) bytes)")
+                return
+            }
+            feed(.heartbeat(worker))
+            streamModel(to: session, from: Int(request.offset))
+        case .result(let result):
+            feed(.heartbeat(worker))
+            guard let unit = checkUnit(result.id, from: session) else { return }
+            if let problem = problemWithResult(result, unit: unit) {
+                feed(.failure(worker, unit, LeaseID(result.leaseID), reason: "bad result: \(problem)"))
+                return
+            }
+            pendingResults[LeaseID(result.leaseID)] = result.windows
+            feed(.result(worker, unit, LeaseID(result.leaseID)))
+            pendingResults[LeaseID(result.leaseID)] = nil
+        case .fail(let failure):
+            guard let unit = checkUnit(failure.id, from: session) else { return }
+            status.workerFailures += 1
+            log("worker \(session.describe) failed \(failure.id): \(failure.reason)")
+            feed(.failure(worker, unit, LeaseID(failure.leaseID), reason: failure.reason))
+        case .drain(let drain):
+            log("worker \(session.describe) drains: \(drain.reason)")
+            feed(.drain(worker))
+        case .bye(let bye):
+            session.saidBye = true
+            session.connection.close(reason: "said BYE (\(bye.reason))")
+        case .statusRequest:
+            session.send(.status(StatusReport(json: String(decoding: snapshot().json(), as: UTF8.self))))
+        default:
+            refuse(session, code: .unexpectedMessage, reason: "unexpected \(message.type) from a worker")
+        }
+    }
+
+    /// The scheduler's name for a unit a worker names, or nil after refusing the worker.
+    private func checkUnit(_ id: PoseWire.UnitID, from session: PeerSession) -> PoseSchedule.UnitID? {
+        let index = Int(id.videoIndex)
+        guard let video = videos[index], video.entry.name == id.videoName else {
+            // A unit of another coordinator run (video indices differ) or a confused peer: not ours.
+            log("worker \(session.describe) answered for \(id), which this coordinator never leased; ignored")
+            return nil
+        }
+        return PoseSchedule.UnitID(video: index, index: Int(id.unitIndex))
+    }
+
+    private func problemWithResult(_ result: UnitResult, unit: PoseSchedule.UnitID) -> String? {
+        guard let plan = videos[unit.video]?.results?.plan else { return nil }
+        guard plan.units.indices.contains(unit.index) else { return "unit \(unit.index) does not exist" }
+        let expected = plan.units[unit.index].windows.count
+        guard result.windows.count == expected else { return "\(result.windows.count) windows, expected \(expected)" }
+        let values = plan.inputShape.joints * 3
+        for (w, window) in result.windows.enumerated() {
+            guard window.values.count == values else { return "window \(w) has \(window.values.count) values, expected \(values)" }
+            guard window.values.allSatisfy({ $0.isFinite }) else { return "window \(w) has a value that is not finite" }
+        }
+        return nil
+    }
+
+    private func streamModel(to session: PeerSession, from offset: Int) {
+        session.modelOffset = offset
+        let chunk = config.limits.modelChunkBytes
+        let connection = session.connection
+        connection.sendQueueLowBytes = 2 * chunk
+        connection.onSendQueueLow = { [unowned self, unowned session] in
+            while let start = session.modelOffset, !session.connection.isClosed,
+                  session.connection.outboundBytes < 2 * chunk {
+                let end = min(self.config.weights.count, start + chunk)
+                session.send(.modelChunk(ModelChunk(sha256: self.config.model.sha256, offset: UInt64(start),
+                                                    totalByteCount: UInt64(self.config.weights.count),
+                                                    bytes: Array(self.config.weights[start..<end]))))
+                session.modelOffset = end < self.config.weights.count ? end : nil
+            }
+            if session.modelOffset == nil { session.connection.onSendQueueLow = nil }
+        }
+        connection.onSendQueueLow?()
+    }
+
+    // MARK: - Time
+
+    private func tick() {
+        let now = loop.nowMs
+        for session in Array(sessions.values) where !session.isAuthenticated && now > session.handshakeDeadline {
+            refuse(session, code: .handshakeTimeout,
+                   reason: "handshake not finished within handshakeTimeoutMs (\(config.limits.handshakeTimeoutMs) ms)")
+        }
+        feed(.tick)
+        let horizon = now > 10_000 ? now - 10_000 : 0
+        recentWindows.removeAll { $0.ms < horizon }
+        for session in workersByID.values { session.recent.removeAll { $0.ms < horizon } }
+    }
+
+    private func progress() {
+        FileHandleOutput.progress("posecoord: " + snapshot().summaryLine())
+    }
+
+    // MARK: - Status
+
+    func snapshot() -> ClusterStatus {
+        var result = ClusterStatus()
+        var job = status
+        let counters = scheduler.counters
+        let now = loop.nowMs
+        job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && producerExhausted ? "watching" : "running")
+        job.elapsedSeconds = Double(now - startMs) / 1000
+        job.videos = videos.count
+        job.videosDone = videos.values.filter { $0.done && $0.failure == nil }.count
+        job.videosFailed = videos.values.filter { $0.done && $0.failure != nil }.count
+        job.units = unitsKnown
+        job.unitsAccepted = counters.accepted + restoredAccepted
+        job.unitsRestored = counters.unitsRestored
+        job.unitsFailed = counters.unitsFailed
+        job.unitsLeased = scheduler.inFlightCount
+        job.leasesSent = counters.leasesGranted
+        job.unitsReleased = counters.releases
+        job.unitsSpeculative = counters.speculativeLeases
+        job.duplicates = counters.duplicatesDropped
+        job.windows = windowsKnown
+        job.windowsDone = windowsDone
+        let span = min(10.0, Double(now - startMs) / 1000)
+        job.windowsPerSecond = span > 0.5 ? Double(recentWindows.reduce(0) { $0 + $1.windows }) / span : 0
+        if job.windowsPerSecond > 0, producerExhausted {
+            job.etaSeconds = Double(max(0, windowsKnown - windowsDone)) / job.windowsPerSecond
+        }
+        job.bytesSent = closedBytesSent + sessions.values.reduce(0) { $0 + $1.connection.bytesSent }
+        job.bytesReceived = closedBytesReceived + sessions.values.reduce(0) { $0 + $1.connection.bytesReceived }
+        result.job = job
+        let inFlight = Dictionary(uniqueKeysWithValues: scheduler.workerSnapshots().map { ($0.id, $0) })
+        result.workers = workersByID.keys.sorted().map { id in
+            let session = workersByID[id]!
+            let seconds = min(10.0, Double(now - session.connectedMs) / 1000)
+            return ClusterStatus.Worker(
+                id: id.rawValue, name: session.hello?.name ?? "?", peer: session.connection.peer,
+                threads: Int(session.hello?.threads ?? 0), credits: inFlight[id]?.credits ?? session.credits,
+                inFlight: inFlight[id]?.inFlight ?? 0, unitsDone: session.unitsDone, windowsDone: session.windowsDone,
+                windowsPerSecond: seconds > 0.5 ? Double(session.recent.reduce(0) { $0 + $1.windows }) / seconds : 0,
+                connectedSeconds: Double(now - session.connectedMs) / 1000)
+        }
+        result.videos = videos.keys.sorted().map { index in videoSummaries[index] ?? summary(of: videos[index]!, index: index) }
+        return result
+    }
+
+    private func http(_ path: String) -> HTTPResponse {
+        switch path {
+        case "/status":
+            return HTTPResponse(status: 200, contentType: "application/json", body: snapshot().json())
+        case "/metrics":
+            return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(snapshot().prometheus().utf8))
+        case "/", "/index.html":
+            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(snapshot().htmlPage().utf8))
+        default:
+            return .text(404, "not found: \(path) (try /, /status, /metrics)\n")
+        }
+    }
+}
+
+/// One peer connection as the coordinator sees it.
+final class PeerSession {
+    enum State { case awaitingHello, awaitingAuth, worker, statusClient }
+    let id: UInt64
+    let connection: ByteConnection
+    var decoder: FrameDecoder
+    var state = State.awaitingHello
+    let handshakeDeadline: UInt64
+    let connectedMs: UInt64
+    let wire: WireLimits
+    var hello: Hello?
+    var challengeNonce: [UInt8] = []
+    var workerID: WorkerID?
+    var credits = 0
+    var saidBye = false
+    var modelOffset: Int?
+    var unitsDone = 0
+    var windowsDone = 0
+    var leasesReceived = 0
+    var recent: [(ms: UInt64, windows: Int)] = []
+
+    init(id: UInt64, connection: ByteConnection, limits: WireLimits, deadline: UInt64, connectedMs: UInt64) {
+        self.id = id; self.connection = connection; self.wire = limits
+        self.decoder = FrameDecoder(limits: limits)
+        self.handshakeDeadline = deadline; self.connectedMs = connectedMs
+    }
+
+    var isAuthenticated: Bool { state == .worker || state == .statusClient }
+
+    var describe: String { "#\(id) \(hello?.name ?? "?") (\(connection.peer))" }
+
+    func send(_ message: WireMessage) {
+        do {
+            connection.send(try message.encode(limits: wire))
+        } catch {
+            preconditionFailure("cannot encode \(message.type): \(error)")
+        }
+    }
+
+    func sendAndClose(_ message: WireMessage, reason: String) {
+        send(message)
+        connection.closeAfterFlush(reason: reason)
+    }
+}
+
+/// Random bytes for nonces (SystemRandomNumberGenerator reads the kernel's getrandom).
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+}

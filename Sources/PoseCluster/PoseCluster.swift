@@ -1,1 +1,0 @@
-// PoseCluster: see Package.swift for what this module holds.

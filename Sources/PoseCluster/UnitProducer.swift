@@ -1,0 +1,143 @@
+// The coordinator's producer thread: scans the archive, plans each video, decodes it once and
+// crops and compresses its units, handing each to the event loop. It runs only as far ahead as
+// the loop grants permits (bounded by the scheduler's queue), so memory follows the in-flight
+// window, not the archive. Units already journalled are not cropped again.
+import Foundation
+import PoseCore
+import PoseArchive
+import PoseWire
+
+/// What the producer tells the loop, in order.
+enum ProducerEvent: @unchecked Sendable {
+    /// A video was found (index = discovery order) and planned.
+    case planned(index: Int, plan: VideoPlan)
+    /// A video could not be planned (bad detections, unreadable media): it fails as a whole.
+    case planFailed(index: Int, entry: VideoEntry, reason: String)
+    /// One unit's crops, encoded for the wire.
+    case unit(video: Int, unit: Int, windows: Int, payload: UnitPayload, cropMs: Double)
+    /// Decoding failed part-way: units not emitted yet will never be.
+    case streamFailed(video: Int, emitted: Set<Int>, reason: String)
+    /// Every video found so far is produced (and, without --watch, the archive is done).
+    case exhausted
+    /// Scanning the archive failed (before any video): the job cannot run.
+    case scanFailed(String)
+}
+
+final class UnitProducer: @unchecked Sendable {
+    private let options: ArchiveOptions
+    private let inputShape: ModelInputShape
+    private let watchIntervalMs: Int?
+    /// Units already done per video name (journal): not cropped again.
+    private let skipping: [String: Set<Int>]
+    private let send: @Sendable (ProducerEvent) -> Void
+    private let condition = NSCondition()
+    private var permits = 0
+    private var stopped = false
+    private var known: Set<String> = []
+    private var nextIndex = 0
+    /// zstd level of unit payloads (1: fastest; the crops compress well at any level).
+    static let compressionLevel: Int32 = 1
+
+    init(options: ArchiveOptions, inputShape: ModelInputShape, watchIntervalMs: Int?, skipping: [String: Set<Int>],
+         send: @escaping @Sendable (ProducerEvent) -> Void) {
+        self.options = options; self.inputShape = inputShape; self.watchIntervalMs = watchIntervalMs
+        self.skipping = skipping; self.send = send
+    }
+
+    func start() {
+        let thread = Thread { [self] in self.run() }
+        thread.name = "producer"
+        thread.start()
+    }
+
+    /// Lets the producer make `count` more units.
+    func grant(_ count: Int) {
+        guard count > 0 else { return }
+        condition.lock()
+        permits += count
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private var isStopped: Bool {
+        condition.lock(); defer { condition.unlock() }
+        return stopped
+    }
+
+    private struct Stopped: Error {}
+
+    private func acquire() throws {
+        condition.lock(); defer { condition.unlock() }
+        while permits == 0 && !stopped { condition.wait() }
+        if stopped { throw Stopped() }
+        permits -= 1
+    }
+
+    private func run() {
+        var first = true
+        while !isStopped {
+            let entries: [VideoEntry]
+            do {
+                entries = try ArchiveScanner.scan(options)
+            } catch {
+                if first { send(.scanFailed("\(error)")); return }
+                // A watching coordinator keeps going when a later rescan fails (files moving).
+                entries = []
+            }
+            first = false
+            for entry in entries where !known.contains(entry.name) {
+                known.insert(entry.name)
+                let index = nextIndex
+                nextIndex += 1
+                do {
+                    try produce(entry, index: index)
+                } catch is Stopped {
+                    return
+                } catch {
+                    // produce() reports its own failures; nothing else throws.
+                }
+            }
+            send(.exhausted)
+            guard let interval = watchIntervalMs else { return }
+            condition.lock()
+            _ = condition.wait(until: Date().addingTimeInterval(Double(interval) / 1000))
+            condition.unlock()
+        }
+    }
+
+    private func produce(_ entry: VideoEntry, index: Int) throws {
+        let plan: VideoPlan
+        do {
+            plan = try VideoPlan(entry: entry, options: options, inputShape: inputShape)
+        } catch {
+            send(.planFailed(index: index, entry: entry, reason: "\(error)"))
+            return
+        }
+        send(.planned(index: index, plan: plan))
+        var emitted: Set<Int> = []
+        let stream = UnitCropStream(plan: plan)
+        var last = Date()
+        do {
+            try stream.run(skipping: skipping[entry.name] ?? []) { unitIndex, crops in
+                let windows = plan.units[unitIndex].windows.count
+                try acquire()
+                let payload = UnitPayload.encode(crops: crops, windows: windows, shape: inputShape, level: UnitProducer.compressionLevel)
+                let now = Date()
+                send(.unit(video: index, unit: unitIndex, windows: windows, payload: payload, cropMs: now.timeIntervalSince(last) * 1000))
+                last = now
+                emitted.insert(unitIndex)
+            }
+        } catch is Stopped {
+            throw Stopped()
+        } catch {
+            send(.streamFailed(video: index, emitted: emitted, reason: "\(error)"))
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Tests of PoseCluster arrive with the module.
