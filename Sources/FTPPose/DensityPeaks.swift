@@ -8,10 +8,15 @@ import PoseTensor
 public enum DensityPeaks {
     /// Scores of the N rows of `x: [N, D]` (row stride `ldx`).
     public static func scores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float) -> [Float] {
+        ScratchPool.shared.withBuffer(count: n * n) { scores(x: x, count: n, dim: d, ldx: ldx, knnK: knnK, tau: tau, scratch: $0) }
+    }
+
+    /// `scratch` holds n * n floats: the Gram matrix, then the distances.
+    static func scores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float,
+                       scratch dist: UnsafeMutablePointer<Float>) -> [Float] {
         // dist: [N, N] from |x_i|^2 + |x_j|^2 - 2 x_i.x_j, clamped at 0.
-        let gram = Matrix(uninitializedRows: n, cols: n)
         let packed = PackedMatrix(weights: x, n: n, k: d, ldw: ldx)
-        GEMM.multiply(m: n, a: x, lda: ldx, w: packed, bias: nil, c: gram.pointer, ldc: n)
+        GEMM.multiply(m: n, a: x, lda: ldx, w: packed, bias: nil, c: dist, ldc: n)
         var squares = [Float](repeating: 0, count: n)
         for i in 0..<n {
             var sum: Float = 0
@@ -19,7 +24,6 @@ public enum DensityPeaks {
             squares[i] = sum
         }
         let inverseScale = Float(Double(d).squareRoot())
-        let dist = gram.pointer
         let vectorEnd = n & ~15
         var largestV = Vector(repeating: 0)
         var largest: Float = 0
