@@ -27,6 +27,11 @@ public enum DensityPeaks {
         let vectorEnd = n & ~15
         var largestV = Vector(repeating: 0)
         var largest: Float = 0
+        // One sweep per row while it is in L1: distances, the running maximum, the kNN density
+        // rho_i = exp(-mean of the k smallest dist^2 (self included) / tau).
+        let k = min(knnK, n)
+        var rho = [Float](repeating: 0, count: n)
+        var nearest = [Float](repeating: 0, count: k)
         for i in 0..<n {
             let row = dist + i * n
             let own = squares[i]
@@ -37,16 +42,8 @@ public enum DensityPeaks {
             var j = 0
             while j < vectorEnd { largestV = MathSIMD.maximum(largestV, loadVector(row + j)); j += 16 }
             while j < n { largest = max(largest, row[j]); j += 1 }
-        }
-        largest = max(largest, MathSIMD.maximumLane(largestV))
-        // rho_i = exp(-mean of the k smallest dist^2 (self included) / tau)
-        let k = min(knnK, n)
-        var rho = [Float](repeating: 0, count: n)
-        var nearest = [Float](repeating: 0, count: k)
-        for i in 0..<n {
-            let row = dist + i * n
             var filled = 0
-            var j = 0
+            j = 0
             while j < n {
                 // Skip whole chunks that cannot enter the k nearest (the common case).
                 if filled == k && j + 16 <= n && !any(loadVector(row + j) .< Vector(repeating: nearest[k - 1])) {
@@ -70,6 +67,7 @@ public enum DensityPeaks {
             for value in nearest { sum += value * value }
             rho[i] = Foundation.exp(-(sum / Float(k)) / tau)
         }
+        largest = max(largest, MathSIMD.maximumLane(largestV))
         // delta_i = min dist to a denser token (rho_j > rho_i, or equal and j < i); the densest
         // gets the largest distance of all.
         var score = [Float](repeating: 0, count: n)
