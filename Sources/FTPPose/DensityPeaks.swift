@@ -8,10 +8,15 @@ import PoseTensor
 public enum DensityPeaks {
     /// Scores of the N rows of `x: [N, D]` (row stride `ldx`).
     public static func scores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float) -> [Float] {
+        ScratchPool.shared.withBuffer(count: n * n) { scores(x: x, count: n, dim: d, ldx: ldx, knnK: knnK, tau: tau, scratch: $0) }
+    }
+
+    /// `scratch` holds n * n floats: the Gram matrix, then the distances.
+    static func scores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float,
+                       scratch dist: UnsafeMutablePointer<Float>) -> [Float] {
         // dist: [N, N] from |x_i|^2 + |x_j|^2 - 2 x_i.x_j, clamped at 0.
-        let gram = Matrix(uninitializedRows: n, cols: n)
         let packed = PackedMatrix(weights: x, n: n, k: d, ldw: ldx)
-        GEMM.multiply(m: n, a: x, lda: ldx, w: packed, bias: nil, c: gram.pointer, ldc: n)
+        GEMM.multiply(m: n, a: x, lda: ldx, w: packed, bias: nil, c: dist, ldc: n)
         var squares = [Float](repeating: 0, count: n)
         for i in 0..<n {
             var sum: Float = 0
@@ -19,10 +24,14 @@ public enum DensityPeaks {
             squares[i] = sum
         }
         let inverseScale = Float(Double(d).squareRoot())
-        let dist = gram.pointer
         let vectorEnd = n & ~15
         var largestV = Vector(repeating: 0)
         var largest: Float = 0
+        // One sweep per row while it is in L1: distances, the running maximum, the kNN density
+        // rho_i = exp(-mean of the k smallest dist^2 (self included) / tau).
+        let k = min(knnK, n)
+        var rho = [Float](repeating: 0, count: n)
+        var nearest = [Float](repeating: 0, count: k)
         for i in 0..<n {
             let row = dist + i * n
             let own = squares[i]
@@ -33,16 +42,8 @@ public enum DensityPeaks {
             var j = 0
             while j < vectorEnd { largestV = MathSIMD.maximum(largestV, loadVector(row + j)); j += 16 }
             while j < n { largest = max(largest, row[j]); j += 1 }
-        }
-        largest = max(largest, MathSIMD.maximumLane(largestV))
-        // rho_i = exp(-mean of the k smallest dist^2 (self included) / tau)
-        let k = min(knnK, n)
-        var rho = [Float](repeating: 0, count: n)
-        var nearest = [Float](repeating: 0, count: k)
-        for i in 0..<n {
-            let row = dist + i * n
             var filled = 0
-            var j = 0
+            j = 0
             while j < n {
                 // Skip whole chunks that cannot enter the k nearest (the common case).
                 if filled == k && j + 16 <= n && !any(loadVector(row + j) .< Vector(repeating: nearest[k - 1])) {
@@ -66,6 +67,7 @@ public enum DensityPeaks {
             for value in nearest { sum += value * value }
             rho[i] = Foundation.exp(-(sum / Float(k)) / tau)
         }
+        largest = max(largest, MathSIMD.maximumLane(largestV))
         // delta_i = min dist to a denser token (rho_j > rho_i, or equal and j < i); the densest
         // gets the largest distance of all.
         var score = [Float](repeating: 0, count: n)

@@ -43,11 +43,19 @@ struct LayerNorm {
         bias = reader.floats(prefix + ".bias")
     }
 
+    /// Rows per task when normalising in parallel.
+    static let rowsPerTask = 256
+
     /// x: [rows, C] -> [rows, C]
-    func callAsFunction(_ x: Matrix) -> Matrix {
+    func callAsFunction(_ x: Matrix, threads: Int) -> Matrix {
         precondition(x.cols == weight.count)
         let y = Matrix(uninitializedRows: x.rows, cols: x.cols)
-        Kernels.layerNorm(rows: x.rows, cols: x.cols, x: x.pointer, ldx: x.cols, weight: weight, bias: bias, y: y.pointer, ldy: y.cols)
+        let step = LayerNorm.rowsPerTask
+        Parallel.forEach((x.rows + step - 1) / step, threads: threads) { task in
+            let rows = min(step, x.rows - task * step)
+            Kernels.layerNorm(rows: rows, cols: x.cols, x: x.row(task * step), ldx: x.cols, weight: weight, bias: bias,
+                              y: y.row(task * step), ldy: y.cols)
+        }
         return y
     }
 }
@@ -116,8 +124,8 @@ struct TransformerBlock {
 
     /// x: [S*N, C], updated in place.
     func callAsFunction(_ x: Matrix, sequences: Int, threads: Int) {
-        attention(norm1(x), sequences: sequences, addingTo: x, threads: threads)
-        mlp(norm2(x), addingTo: x, threads: threads)
+        attention(norm1(x, threads: threads), sequences: sequences, addingTo: x, threads: threads)
+        mlp(norm2(x, threads: threads), addingTo: x, threads: threads)
     }
 }
 

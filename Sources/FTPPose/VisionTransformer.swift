@@ -42,6 +42,6 @@ struct VisionTransformer {
             }
         }
         blocks(x, sequences: count, threads: threads)              // attention within each frame
-        return lastNorm(x)                                         // F_k: [F*N, C]
+        return lastNorm(x, threads: threads)                                         // F_k: [F*N, C]
     }
 }

@@ -69,11 +69,20 @@ public enum Kernels {
             let shift = maximum * scale
             var sumV = Vector()
             j = 0
-            while j < vectorEnd {
-                let e = MathSIMD.exp(loadVector(row + j) * scale - shift)
-                storeVector(e, row + j)
-                sumV += e
-                j += 16
+            if scale == 1 {
+                while j < vectorEnd {
+                    let e = MathSIMD.exp(loadVector(row + j) - shift)
+                    storeVector(e, row + j)
+                    sumV += e
+                    j += 16
+                }
+            } else {
+                while j < vectorEnd {
+                    let e = MathSIMD.exp(loadVector(row + j) * scale - shift)
+                    storeVector(e, row + j)
+                    sumV += e
+                    j += 16
+                }
             }
             var sum = sumV.sum()
             if j < cols {

@@ -67,12 +67,16 @@ enum BenchCommand {
         }
         let cpu = (BenchPlatform.cpuSeconds() - cpuStart) / Double(iterations)
         let best = seconds.min()!, mean = seconds.reduce(0, +) / Double(iterations)
+        let median = seconds.sorted()[iterations / 2]
         let rate = Double(batch) / mean
         let flops = model.config.flopsPerWindow(pruneHR: prune.0, pruneLR: prune.1)
         let gflops = flops * Double(batch) / mean / 1e9
         let peak = peakPerCore * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount))
-        print(String(format: "prune %d,%d  batch %d  threads %d: %.2f windows/s (mean %.1f ms/batch, best %.1f ms, %d runs)",
-                     prune.0, prune.1, batch, threads, rate, mean * 1000, best * 1000, iterations))
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
+        print(String(format: "prune %d,%d  batch %d  threads %d: %.2f windows/s mean; best %.2f, median %.2f (batch ms: mean %.1f, best %.1f; %d runs; load average %.2f)",
+                     prune.0, prune.1, batch, threads, rate, Double(batch) / best, Double(batch) / median, mean * 1000, best * 1000,
+                     iterations, load[0]))
         print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f windows per CPU-second, %.0f GFLOPS per busy core",
                      cpu * 1000, cpu / mean, Double(batch) / cpu, flops * Double(batch) / cpu / 1e9))
         print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved = %.0f%% of %.0f GFLOPS peak",

@@ -18,10 +18,11 @@ enum InferCommand {
         let threads = try arguments.int("--threads", default: 2, range: 1...256)
         try arguments.finish()
 
-        let model = try FTPPoseModel(contentsOfFile: weightsPath)
+        let model: FTPPoseModel
+        do { model = try FTPPoseModel(contentsOfFile: weightsPath) } catch { throw FileError(path: weightsPath, underlying: error) }
         let config = model.config
         let input: SafeTensorsFile
-        do { input = try SafeTensorsFile(contentsOfFile: inputPath) } catch { throw UsageError("\(inputPath): \(error)") }
+        do { input = try SafeTensorsFile(contentsOfFile: inputPath) } catch { throw FileError(path: inputPath, underlying: error) }
         guard input.contains("frames") else { throw UsageError("\(inputPath): no tensor named \"frames\"") }
         let info = try input.info("frames")
         let expected = [config.frames, 3, config.inputHeight, config.inputWidth]
@@ -61,5 +62,15 @@ enum InferCommand {
             throw UsageError("--prune must be two ratios HR,LR of at least 1 (e.g. 6,6 or 1,1), got \"\(text)\"")
         }
         return (hr, lr)
+    }
+}
+
+/// A file that could not be used, with the reason (exit status 1, unlike usage errors).
+struct FileError: Error, CustomStringConvertible {
+    let path: String
+    let underlying: any Error
+    var description: String {
+        let reason = "\(underlying)"
+        return reason.hasPrefix("cannot open \(path)") ? reason : "\(path): \(reason)"
     }
 }
