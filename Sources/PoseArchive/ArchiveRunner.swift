@@ -104,6 +104,8 @@ public final class ArchiveRunner {
     public let estimator: any PoseEstimator
     /// Units cropped ahead of the model.
     public static let unitsQueuedMax = 4
+    /// Seconds between rewrites of `_job.json` during a run (it is always written at the end).
+    public static let reportIntervalSeconds = 10.0
     /// Seconds between progress reports.
     public static let progressIntervalSeconds = 0.5
 
@@ -130,10 +132,15 @@ public final class ArchiveRunner {
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
+        var lastReport = DispatchTime.now()
         for (index, entry) in entries.enumerated() {
             report.videos.append(runVideo(entry, index: index, count: entries.count))
-            report.seconds = Self.seconds(since: started)
-            try report.write(to: outDirectory)
+            // Rewritten now and then, not after every video: the file grows with the archive.
+            if Self.seconds(since: lastReport) >= Self.reportIntervalSeconds {
+                report.seconds = Self.seconds(since: started)
+                try report.write(to: outDirectory)
+                lastReport = DispatchTime.now()
+            }
         }
         report.seconds = Self.seconds(since: started)
         try report.write(to: outDirectory)
