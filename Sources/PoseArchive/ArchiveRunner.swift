@@ -104,6 +104,8 @@ public final class ArchiveRunner {
     public let estimator: any PoseEstimator
     /// Units cropped ahead of the model.
     public static let unitsQueuedMax = 4
+    /// Seconds between rewrites of `_job.json` during a run (it is always written at the end).
+    public static let reportIntervalSeconds = 10.0
     /// Seconds between progress reports.
     public static let progressIntervalSeconds = 0.5
 
@@ -130,10 +132,15 @@ public final class ArchiveRunner {
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
+        var lastReport = DispatchTime.now()
         for (index, entry) in entries.enumerated() {
             report.videos.append(runVideo(entry, index: index, count: entries.count))
-            report.seconds = Self.seconds(since: started)
-            try report.write(to: outDirectory)
+            // Rewritten now and then, not after every video: the file grows with the archive.
+            if Self.seconds(since: lastReport) >= Self.reportIntervalSeconds {
+                report.seconds = Self.seconds(since: started)
+                try report.write(to: outDirectory)
+                lastReport = DispatchTime.now()
+            }
         }
         report.seconds = Self.seconds(since: started)
         try report.write(to: outDirectory)
@@ -198,14 +205,7 @@ public final class ArchiveRunner {
             guard let (unitIndex, crops) = item else { break }
             let windows = plan.units[unitIndex].windows.count
             let modelStart = DispatchTime.now()
-            if dryRun {
-                results.fail(unitIndex: unitIndex, reason: "dry run")
-            } else { do {
-                let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
-                try results.accept(unitIndex: unitIndex, keypoints: keypoints)
-            } catch {
-                results.fail(unitIndex: unitIndex, reason: "\(error)")
-            } }
+            estimate(unitIndex: unitIndex, crops: crops, windows: windows, into: &results)
             modelSeconds += Self.seconds(since: modelStart)
             windowsDone += windows
             status.videoWindowsDone += windows
@@ -252,6 +252,20 @@ public final class ArchiveRunner {
         status.elapsedSeconds = Self.seconds(since: started)
         progress?(status)
         return report
+    }
+
+    /// Runs the model on one unit; a model error fails that unit only.
+    private func estimate(unitIndex: Int, crops: [UInt8], windows: Int, into results: inout VideoResults) {
+        guard !dryRun else {
+            results.fail(unitIndex: unitIndex, reason: "dry run")
+            return
+        }
+        do {
+            let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
+            try results.accept(unitIndex: unitIndex, keypoints: keypoints)
+        } catch {
+            results.fail(unitIndex: unitIndex, reason: "\(error)")
+        }
     }
 
     static func seconds(since start: DispatchTime) -> Double {
