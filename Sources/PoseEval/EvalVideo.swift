@@ -84,10 +84,15 @@ public struct EvalVideo: Equatable, Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EvalError.unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
-        return try EvalVideo(file: PoseTrackFile.decode(data, path: path), path: path, role: role)
+        return try EvalVideo(document: EvalDocument.decode(data, path: path), path: path, role: role)
     }
 
+    /// A file held in memory, read as if from disk.
     public init(file: PoseTrackFile, path: String, role: Role) throws {
+        try self.init(document: EvalDocument(file), path: path, role: role)
+    }
+
+    init(document file: EvalDocument, path: String, role: Role) throws {
         func fail(_ reason: String) -> PoseTrackFormatError { PoseTrackFormatError(path: path, reason: reason) }
 
         // categories: one "person" with 15 or 17 names covering the 15 joints (convert.Video.from_new).
@@ -153,7 +158,7 @@ public struct EvalVideo: Equatable, Sendable {
         self.init(frames: frames, hasMissingScores: missingScores, imagesOfOtherVideos: otherVideos)
     }
 
-    static func person(_ annotation: PoseTrackAnnotation, field: String, jointOfKeypoint: [Int?], path: String,
+    static func person(_ annotation: EvalDocument.Annotation, field: String, jointOfKeypoint: [Int?], path: String,
                        missingScores: inout Bool) throws -> EvalPerson {
         func fail(_ reason: String) -> PoseTrackFormatError { PoseTrackFormatError(path: path, reason: "\(field).\(reason)") }
         guard let trackID = annotation.trackID else { throw fail("track_id: missing (poseval needs an integer track id)") }
@@ -166,7 +171,7 @@ public struct EvalVideo: Equatable, Sendable {
             guard box.count >= 4 else { throw fail("bbox_head: expected [x, y, w, h], got \(box.count) numbers") }
             headBox = EvalHeadBox(bboxHead: box)
         }
-        guard let keypoints = annotation.keypoints else { throw fail("keypoints: missing") }
+        let keypoints = annotation.keypoints
         guard keypoints.count == 3 * jointOfKeypoint.count else {
             throw fail("keypoints: expected \(3 * jointOfKeypoint.count) numbers (x, y, v for \(jointOfKeypoint.count) category keypoints), got \(keypoints.count)")
         }
