@@ -78,8 +78,15 @@ public struct EvalVideo: Equatable, Sendable {
 
     public enum Role: Sendable { case groundTruth, prediction }
 
+    /// The largest file read: a PoseTrack video of 10,000 frames with dozens of people is tens
+    /// of MB; this only stops a wrong path (a video, a dump) from being read whole into memory.
+    public static let fileBytesMax = 1 << 30
+
     /// Reads and checks a file.
     public static func load(path: String, role: Role) throws -> EvalVideo {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > fileBytesMax {
+            throw PoseTrackFormatError(path: path, reason: "\(size) bytes, more than the \(fileBytesMax) a PoseTrack file may have here (fileBytesMax)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EvalError.unreadable(path: path, reason: (error as NSError).localizedDescription)
