@@ -54,6 +54,8 @@ def run_poseval(args, gt, pred, out):
     with open(os.path.join(out, "total_AP_metrics.json")) as f:
         metrics = json.load(f)
     table = [line for line in result.stdout.splitlines() if line.startswith("&")]
+    frames = [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("# gt frames")]
+    metrics["evaluated_frames"] = frames[0] if frames else None
     return metrics, seconds, table
 
 
@@ -75,6 +77,8 @@ def compare(args, gt, pred, label, expected=None):
         ours, our_seconds, our_table = run_posecoord(args, gt, pred, out)
     problems = []
     rows = []
+    if kit["evaluated_frames"] != ours["counts"]["evaluated_frames"]:
+        problems.append("evaluated frames: posecoord %s, poseval %s" % (ours["counts"]["evaluated_frames"], kit["evaluated_frames"]))
     for j, name in enumerate(NAMES):
         mine = ours["joints"][j]
         assert mine["name"] == name
