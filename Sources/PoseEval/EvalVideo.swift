@@ -153,8 +153,9 @@ public struct EvalVideo: Equatable, Sendable {
             if role == .groundTruth, let xs = image.ignoreRegionsX, let ys = image.ignoreRegionsY {
                 for i in 0..<min(xs.count, ys.count) {
                     let polygon = EvalPolygon(xs: xs[i], ys: ys[i])
-                    // shapely refuses a ring of 1 or 2 points ("A linearring requires at least 4 coordinates").
-                    guard polygon.vertexCount == 0 || polygon.vertexCount >= 3 else {
+                    // shapely refuses a ring of 1 or 2 points ("A linearring requires at least 4 coordinates"),
+                    // but poseval only builds the polygons of evaluated frames: those with a person.
+                    guard people.isEmpty || polygon.vertexCount == 0 || polygon.vertexCount >= 3 else {
                         throw fail("images[\(imageIndex)].ignore_regions_x/y[\(i)]: a polygon needs at least 3 points, got \(polygon.vertexCount)")
                     }
                     regions.append(polygon)

@@ -144,6 +144,10 @@ final class EvalErrorTests: XCTestCase {
         truth.bboxHead = [1, 2, 3]
         let folders = try pair(truth: F.file(frames: 2, [truth]))
         assertFormatError(folders, in: folders.truth, mentions: ["annotations[0].bbox_head"])
+        // On a frame without people poseval never builds the polygon: no error.
+        let unused = F.file(frames: 2, [F.truth(0, track: 1, 100, 50)], ignore: [1: ([[1, 2]], [[1, 2]])])
+        try folders.write(unused, to: folders.truth)
+        XCTAssertEqual(try folders.evaluate().total, 100)
         let region = F.file(frames: 2, [F.truth(0, track: 1, 100, 50)], ignore: [0: ([[1, 2]], [[1, 2]])])
         try folders.write(region, to: folders.truth)
         assertFormatError(folders, in: folders.truth, mentions: ["images[0].ignore_regions", "at least 3 points"])
