@@ -40,6 +40,8 @@ public enum EvalAveragePrecision {
     /// AP, final precision and recall (all x 100) of one joint's entries against `groundTruthJoints`.
     public static func evaluate(_ entries: [(score: Double, isMatch: Bool)], groundTruthJoints: Int) -> EvalJointResult {
         let truePositives = entries.filter(\.isMatch).count
+        // Each ground-truth person takes at most one prediction, so each annotated joint is found at most once.
+        precondition(truePositives <= groundTruthJoints, "more true positives (\(truePositives)) than ground-truth joints (\(groundTruthJoints))")
         var result = EvalJointResult(averagePrecision: 0, precision: 0, recall: 0, groundTruthJoints: groundTruthJoints,
                                      predictedJoints: entries.count, truePositives: truePositives)
         guard !entries.isEmpty else { return result }

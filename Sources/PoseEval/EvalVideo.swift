@@ -78,16 +78,28 @@ public struct EvalVideo: Equatable, Sendable {
 
     public enum Role: Sendable { case groundTruth, prediction }
 
+    /// The largest file read: a PoseTrack video of 10,000 frames with dozens of people is tens
+    /// of MB; this only stops a wrong path (a video, a dump) from being read whole into memory.
+    public static let fileBytesMax = 1 << 30
+
     /// Reads and checks a file.
     public static func load(path: String, role: Role) throws -> EvalVideo {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > fileBytesMax {
+            throw PoseTrackFormatError(path: path, reason: "\(size) bytes, more than the \(fileBytesMax) a PoseTrack file may have here (fileBytesMax)")
+        }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EvalError.unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
-        return try EvalVideo(file: PoseTrackFile.decode(data, path: path), path: path, role: role)
+        return try EvalVideo(document: EvalDocument.decode(data, path: path), path: path, role: role)
     }
 
+    /// A file held in memory, read as if from disk.
     public init(file: PoseTrackFile, path: String, role: Role) throws {
+        try self.init(document: EvalDocument(file), path: path, role: role)
+    }
+
+    init(document file: EvalDocument, path: String, role: Role) throws {
         func fail(_ reason: String) -> PoseTrackFormatError { PoseTrackFormatError(path: path, reason: reason) }
 
         // categories: one "person" with 15 or 17 names covering the 15 joints (convert.Video.from_new).
@@ -141,8 +153,9 @@ public struct EvalVideo: Equatable, Sendable {
             if role == .groundTruth, let xs = image.ignoreRegionsX, let ys = image.ignoreRegionsY {
                 for i in 0..<min(xs.count, ys.count) {
                     let polygon = EvalPolygon(xs: xs[i], ys: ys[i])
-                    // shapely refuses a ring of 1 or 2 points ("A linearring requires at least 4 coordinates").
-                    guard polygon.vertexCount == 0 || polygon.vertexCount >= 3 else {
+                    // shapely refuses a ring of 1 or 2 points ("A linearring requires at least 4 coordinates"),
+                    // but poseval only builds the polygons of evaluated frames: those with a person.
+                    guard people.isEmpty || polygon.vertexCount == 0 || polygon.vertexCount >= 3 else {
                         throw fail("images[\(imageIndex)].ignore_regions_x/y[\(i)]: a polygon needs at least 3 points, got \(polygon.vertexCount)")
                     }
                     regions.append(polygon)
@@ -153,7 +166,7 @@ public struct EvalVideo: Equatable, Sendable {
         self.init(frames: frames, hasMissingScores: missingScores, imagesOfOtherVideos: otherVideos)
     }
 
-    static func person(_ annotation: PoseTrackAnnotation, field: String, jointOfKeypoint: [Int?], path: String,
+    static func person(_ annotation: EvalDocument.Annotation, field: String, jointOfKeypoint: [Int?], path: String,
                        missingScores: inout Bool) throws -> EvalPerson {
         func fail(_ reason: String) -> PoseTrackFormatError { PoseTrackFormatError(path: path, reason: "\(field).\(reason)") }
         guard let trackID = annotation.trackID else { throw fail("track_id: missing (poseval needs an integer track id)") }
@@ -166,7 +179,7 @@ public struct EvalVideo: Equatable, Sendable {
             guard box.count >= 4 else { throw fail("bbox_head: expected [x, y, w, h], got \(box.count) numbers") }
             headBox = EvalHeadBox(bboxHead: box)
         }
-        guard let keypoints = annotation.keypoints else { throw fail("keypoints: missing") }
+        let keypoints = annotation.keypoints
         guard keypoints.count == 3 * jointOfKeypoint.count else {
             throw fail("keypoints: expected \(3 * jointOfKeypoint.count) numbers (x, y, v for \(jointOfKeypoint.count) category keypoints), got \(keypoints.count)")
         }

@@ -27,6 +27,9 @@ enum EvalCommand {
         if !otherVideos.isEmpty {
             FileHandleOutput.error("warning: \(otherVideos.count) file(s) list images of more than one video folder (first: \(otherVideos[0].name).json); as poseval does, only the first video's frames are evaluated")
         }
+        if summary.evaluatedFrames == 0 {
+            FileHandleOutput.error("warning: no ground-truth frame lists a person, so nothing was evaluated (poseval reports 0 then too)")
+        }
         print(EvalReport.table(summary), terminator: "")
         if let jsonPath {
             try AtomicFile.write(try EvalReport.json(summary), to: jsonPath)

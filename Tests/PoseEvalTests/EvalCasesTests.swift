@@ -186,4 +186,26 @@ final class EvalCasesTests: XCTestCase {
         XCTAssertEqual(summary.frames, 3)
         assertAP(summary, F.all(50), total: 50)            // recall 1/2 at precision 1
     }
+
+    func testResultDoesNotDependOnThreadCount() throws {
+        // Six videos with tied scores across videos: the pooled order is the files' name order,
+        // whatever finishes first.
+        let folders = try Fixture.Folders()
+        for v in 0..<6 {
+            let truth = (0..<3).map { f in F.truth(f, track: 1, 100 + Double(v), 50) }
+            let predictions = (0..<3).flatMap { f in
+                [F.prediction(f, track: 1, 100 + Double(v) + Double(f * 7 + v), 50, score: 0.5),
+                 F.prediction(f, track: 2, 600, 50, score: 0.5)]
+            }
+            try folders.write(F.file(frames: 3, truth), to: folders.truth, name: "v\(v).json")
+            try folders.write(F.file(frames: 3, predictions), to: folders.prediction, name: "v\(v).json")
+        }
+        let one = try EvalDataset.evaluate(truthDirectory: folders.truth, predictionDirectory: folders.prediction, threads: 1)
+        let four = try EvalDataset.evaluate(truthDirectory: folders.truth, predictionDirectory: folders.prediction, threads: 4)
+        XCTAssertEqual(one.summary, four.summary)
+        XCTAssertEqual(one.videos.map(\.name), ["v0", "v1", "v2", "v3", "v4", "v5"])
+        XCTAssertEqual(four.videos.map(\.name), ["v0", "v1", "v2", "v3", "v4", "v5"])
+        XCTAssertGreaterThan(one.summary.total, 0)
+        XCTAssertLessThan(one.summary.total, 100)
+    }
 }

@@ -62,6 +62,25 @@ final class EvalErrorTests: XCTestCase {
         assertFormatError(folders, in: folders.prediction, mentions: ["categories"])
     }
 
+    func testFieldsPosevalIgnoresAreNotChecked() throws {
+        // is_labeled as a number, a category without id, nframes as text: poseval reads none of them.
+        let folders = try pair()
+        let image = #"{"file_name": "images/val/000001_mpii_test/000000.jpg", "id": 10000010000, "is_labeled": 1, "nframes": "2"}"#
+        let image2 = #"{"file_name": "images/val/000001_mpii_test/000001.jpg", "id": 10000010001, "is_labeled": 0}"#
+        let keypoints = F.keypoints(100, 50, v: 0.9).map { String($0) }.joined(separator: ",")
+        let scores = Array(repeating: "0.9", count: 17).joined(separator: ",")
+        let person = #"{"image_id": 10000010000, "track_id": 1.0, "keypoints": [\#(keypoints)], "scores": [\#(scores)], "score": null}"#
+        let names = PoseTrackJoints.names.map { "\"" + $0 + "\"" }.joined(separator: ",")
+        let category = #"{"name": "person", "keypoints": [\#(names)]}"#
+        try folders.write(text: #"{"images": [\#(image), \#(image2)], "annotations": [\#(person)], "categories": [\#(category)]}"#,
+                          to: folders.prediction)
+        XCTAssertEqual(try folders.evaluate().total, 100)
+        // A missing keypoints list is named.
+        try folders.write(text: #"{"images": [\#(image), \#(image2)], "annotations": [{"image_id": 10000010000, "track_id": 1}], "categories": [\#(category)]}"#,
+                          to: folders.prediction)
+        assertFormatError(folders, in: folders.prediction, mentions: ["annotations[0].keypoints: missing"])
+    }
+
     func testWrongKeypointCount() throws {
         var annotation = F.prediction(0, track: 1, 100, 50)
         annotation.keypoints?.removeLast()
@@ -125,6 +144,10 @@ final class EvalErrorTests: XCTestCase {
         truth.bboxHead = [1, 2, 3]
         let folders = try pair(truth: F.file(frames: 2, [truth]))
         assertFormatError(folders, in: folders.truth, mentions: ["annotations[0].bbox_head"])
+        // On a frame without people poseval never builds the polygon: no error.
+        let unused = F.file(frames: 2, [F.truth(0, track: 1, 100, 50)], ignore: [1: ([[1, 2]], [[1, 2]])])
+        try folders.write(unused, to: folders.truth)
+        XCTAssertEqual(try folders.evaluate().total, 100)
         let region = F.file(frames: 2, [F.truth(0, track: 1, 100, 50)], ignore: [0: ([[1, 2]], [[1, 2]])])
         try folders.write(region, to: folders.truth)
         assertFormatError(folders, in: folders.truth, mentions: ["images[0].ignore_regions", "at least 3 points"])

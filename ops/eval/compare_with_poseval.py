@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def run_poseval(args, gt, pred, out):
     with open(os.path.join(out, "total_AP_metrics.json")) as f:
         metrics = json.load(f)
     table = [line for line in result.stdout.splitlines() if line.startswith("&")]
+    frames = [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("# gt frames")]
+    metrics["evaluated_frames"] = frames[0] if frames else None
     return metrics, seconds, table
 
 
@@ -75,6 +78,8 @@ def compare(args, gt, pred, label, expected=None):
         ours, our_seconds, our_table = run_posecoord(args, gt, pred, out)
     problems = []
     rows = []
+    if kit["evaluated_frames"] != ours["counts"]["evaluated_frames"]:
+        problems.append("evaluated frames: posecoord %s, poseval %s" % (ours["counts"]["evaluated_frames"], kit["evaluated_frames"]))
     for j, name in enumerate(NAMES):
         mine = ours["joints"][j]
         assert mine["name"] == name
@@ -116,6 +121,7 @@ def fmt(x):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `| head` ends quietly
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--poseval", required=True)
     parser.add_argument("--gt")

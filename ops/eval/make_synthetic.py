@@ -14,7 +14,11 @@ import math
 import os
 import random
 
-from posetrack_files import person, write_video
+from posetrack_files import CATEGORY, KEYPOINTS, person, write_video
+
+POSEVAL_ORDER = ["right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle", "right_wrist",
+                 "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist", "head_bottom", "nose",
+                 "head_top"]
 
 WIDTH, HEIGHT = 1280, 720
 # A standing person, 17 keypoints relative to the head box's top-left corner at scale 1.
@@ -114,7 +118,17 @@ def make_video(rng, sequence, frames, gt_dir, pred_dir, decimals=None):
         for index, (keypoints, scores) in enumerate(predictions):
             pred_annotations.append(person(sequence, f, index, index + 1, keypoints, scores=scores))
     write_video(gt_dir, sequence, frames, gt_annotations, ignore)
-    write_video(pred_dir, sequence, frames, pred_annotations)
+    if sequence % 3 == 1:
+        # Some prediction files list 15 keypoints in poseval's own order, without ears: joints are
+        # matched by name, so this must not change anything.
+        order = [KEYPOINTS.index(n) for n in POSEVAL_ORDER]
+        for a in pred_annotations:
+            a["keypoints"] = [v for k in order for v in a["keypoints"][3 * k:3 * k + 3]]
+            a["scores"] = [a["scores"][k] for k in order]
+        category = dict(CATEGORY, keypoints=POSEVAL_ORDER, skeleton=[])
+        write_video(pred_dir, sequence, frames, pred_annotations, category=category)
+    else:
+        write_video(pred_dir, sequence, frames, pred_annotations)
 
 
 def main():

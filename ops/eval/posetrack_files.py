@@ -56,9 +56,9 @@ def person(sequence, frame, index, track, keypoints, head=None, scores=None):
     return annotation
 
 
-def write_video(directory, sequence, frames, annotations, ignore=None):
+def write_video(directory, sequence, frames, annotations, ignore=None, category=CATEGORY):
     os.makedirs(directory, exist_ok=True)
-    document = {"images": images(sequence, frames, ignore), "annotations": annotations, "categories": [CATEGORY]}
+    document = {"images": images(sequence, frames, ignore), "annotations": annotations, "categories": [category]}
     for image in document["images"]:
         image["is_labeled"] = any(a["image_id"] == image["id"] for a in annotations)
     with open(os.path.join(directory, video_name(sequence) + ".json"), "w") as f:

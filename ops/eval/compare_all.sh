@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every comparison of docs/BENCHMARKS.md "Evaluation", in one run: hand-made cases, synthetic
+# pairs, `posecoord synth` ground truth with noisy predictions, a tie study, and (unless
+# --no-run) `posecoord run` on a small synthetic archive (random demo weights: a few minutes).
+#
+# usage: ops/eval/compare_all.sh POSEVAL_CHECKOUT PYTHON [WORK_DIR] [--no-run]
+#   PYTHON: an interpreter with poseval's dependencies (docs/EVAL.md); WORK_DIR default /tmp/posecluster-eval
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+poseval=${1:?usage: compare_all.sh POSEVAL_CHECKOUT PYTHON [WORK_DIR] [--no-run]}
+python=${2:?usage: compare_all.sh POSEVAL_CHECKOUT PYTHON [WORK_DIR] [--no-run]}
+work=${3:-/tmp/posecluster-eval}
+run_archive=1
+[[ "${4:-}" == "--no-run" || "${3:-}" == "--no-run" ]] && run_archive=0
+[[ "$work" == "--no-run" ]] && work=/tmp/posecluster-eval
+
+swift build -c release --product posecoord >/dev/null
+posecoord=.build/release/posecoord
+compare() { python3 ops/eval/compare_with_poseval.py --poseval "$poseval" --python "$python" --posecoord "$posecoord" "$@"; }
+status=0
+rm -rf "$work" && mkdir -p "$work"
+uptime
+
+echo "== hand-made cases"
+python3 ops/eval/make_cases.py "$work/cases" >/dev/null
+compare --cases "$work/cases" || status=1
+
+echo "== make_synthetic, 20 videos x 100 frames, seeds 1-5"
+for seed in 1 2 3 4 5; do
+    python3 ops/eval/make_synthetic.py "$work/syn$seed" --videos 20 --frames 100 --seed $seed >/dev/null
+    compare --gt "$work/syn$seed/gt" --pred "$work/syn$seed/pred" || status=1
+done
+
+echo "== posecoord synth ground truth (12 videos x 100 frames) + noisy_predictions"
+$posecoord synth --out "$work/arch" --videos 12 --frames 100 --seed 5 >/dev/null
+python3 ops/eval/noisy_predictions.py "$work/arch/annotations" "$work/archnoisy" --seed 2 >/dev/null
+compare --gt "$work/arch/annotations" --pred "$work/archnoisy" || status=1
+
+echo "== make_synthetic, 100 videos x 150 frames, seed 11 (speed)"
+python3 ops/eval/make_synthetic.py "$work/big" --videos 100 --frames 150 --seed 11 >/dev/null
+compare --gt "$work/big/gt" --pred "$work/big/pred" || status=1
+
+echo "== tied scores (rounded to 2 and 3 decimals): poseval as is, then with --stable"
+for decimals in 2 3; do
+    python3 ops/eval/make_synthetic.py "$work/tie$decimals" --videos 20 --frames 100 --seed 7 --score-decimals $decimals >/dev/null
+    compare --gt "$work/tie$decimals/gt" --pred "$work/tie$decimals/pred" | head -1 || true
+    compare --gt "$work/tie$decimals/gt" --pred "$work/tie$decimals/pred" --stable || status=1
+done
+
+if (( run_archive )); then
+    echo "== posecoord run (random demo weights) on posecoord synth, 6 videos x 60 frames"
+    $posecoord synth --out "$work/runarch" --videos 6 --frames 60 --seed 9 >/dev/null
+    $posecoord run --archive "$work/runarch" --out "$work/runout" >/dev/null 2>&1
+    compare --gt "$work/runarch/annotations" --pred "$work/runout" | head -1 || true
+    compare --gt "$work/runarch/annotations" --pred "$work/runout" --stable || status=1
+fi
+uptime
+exit $status
