@@ -17,7 +17,7 @@ final class CryptoBenchTests: XCTestCase {
             for index in words.indices { words[index] = generator.next() }
         }
         let path = NSTemporaryDirectory() + "posecluster-crypto-bench-\(ProcessInfo.processInfo.processIdentifier)"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)), "cannot write \(path)")
         defer { try? FileManager.default.removeItem(atPath: path) }
 
         // Best of three: the machine is shared, the best run is the least disturbed one.
