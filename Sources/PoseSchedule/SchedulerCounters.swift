@@ -30,8 +30,9 @@ public struct SchedulerCounters: Sendable, Equatable, Codable {
     public var failureReportsIgnored = 0
     /// Attempts counted against units (FAIL reports, lost or stalled workers).
     public var attemptsCharged = 0
-    /// Attempts given back because the lost worker process reconnected (it was the network).
-    public var attemptsRefunded = 0
+    /// Lost connections not counted against their unit because the same worker process
+    /// reconnected within `reconnectGraceMs` (the network was at fault).
+    public var attemptsForgiven = 0
     /// Units marked failed.
     public var unitsFailed = 0
     /// Units restored from the journal (accepted or failed before this run).

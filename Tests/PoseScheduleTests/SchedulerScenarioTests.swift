@@ -241,6 +241,40 @@ final class SchedulerScenarioTests: XCTestCase {
         XCTAssertTrue(h.log.contains(.videoComplete(0)))
     }
 
+    func testNetworkBreakIsForgivenWhenTheSameProcessReconnects() {
+        var h = Harness()
+        h.video(0, units: 1)
+        // Three connection losses of one live process (instance 77): never the unit's fault.
+        for connection: UInt64 in 1...4 {
+            let worker = WorkerID(connection)
+            XCTAssertEqual(leases(in: h.send(.workerJoined(worker, credits: 1, instance: 77))).count, 1)
+            h.send(.workerLeft(worker, graceful: false))
+            XCTAssertEqual(h.scheduler.pendingLossChargeCount, 1)
+        }
+        XCTAssertEqual(h.scheduler.counters.attemptsForgiven, 3)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 0)
+        // The last loss is not followed by a reconnect within reconnectGraceMs: it counts.
+        h.send(.tick, at: Harness.limits.reconnectGraceMs)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1)
+        XCTAssertEqual(h.scheduler.pendingLossChargeCount, 0)
+    }
+
+    func testPoisonUnitCrashingRestartedProcessesFailsAfterGrace() {
+        var h = Harness()
+        h.video(0, units: 1)
+        for process: UInt64 in 1...3 {
+            // Every crash restarts the process: a new instance, so nothing is forgiven.
+            let worker = WorkerID(process)
+            XCTAssertEqual(leases(in: h.send(.workerJoined(worker, credits: 2, instance: 100 + process))).count, 1)
+            h.send(.workerLeft(worker, graceful: false), at: h.now + 100)
+        }
+        XCTAssertEqual(h.scheduler.state(of: u(0, 0)), .queued, "losses wait for the grace period")
+        let actions = h.send(.tick, at: 300 + Harness.limits.reconnectGraceMs)
+        guard case .markFailed(u(0, 0), let reason) = actions.first else { return XCTFail("\(actions)") }
+        XCTAssertTrue(reason.contains("disconnected while working on it"), reason)
+        XCTAssertEqual(actions.last, .videoComplete(0))
+    }
+
     func testSilentWorkerIsDisconnectedAndItsUnitsRequeued() {
         var h = Harness()
         h.video(0, units: 2)
