@@ -399,15 +399,18 @@ public struct Scheduler: Sendable {
     /// worker per round so that workers share the queue fairly.
     private mutating func dispatch(into actions: inout [SchedulerAction]) {
         var candidates = workers.keys.sorted().filter { hasFreeCredit($0) }
+        // Straggler leases, oldest first, computed once per dispatch and only when needed: the
+        // scan is over every lease, and the tail of a big job has many idle workers.
+        var stragglers: [(leasedAt: Int64, unit: UnitID)]?
         while !candidates.isEmpty {
             var next: [WorkerID] = []
             for worker in candidates {
                 if let unit = queuedUnit(for: worker) {
                     grant(unit, to: worker, speculative: false, into: &actions)
-                } else if let unit = straggler(for: worker) {
-                    grant(unit, to: worker, speculative: true, into: &actions)
                 } else {
-                    continue
+                    if stragglers == nil { stragglers = findStragglers() }
+                    guard let index = stragglers!.firstIndex(where: { mayCopy($0.unit, to: worker) }) else { continue }
+                    grant(stragglers!.remove(at: index).unit, to: worker, speculative: true, into: &actions)
                 }
                 if hasFreeCredit(worker) { next.append(worker) }
             }
@@ -442,20 +445,23 @@ public struct Scheduler: Sendable {
         return nil
     }
 
-    /// The oldest lone lease of another worker older than `speculativeAfterMs`, whose unit this
-    /// worker has not tried and does not hold. At most one speculative copy per unit at a time.
-    private func straggler(for worker: WorkerID) -> UnitID? {
+    /// Units held by a single live lease older than `speculativeAfterMs`, oldest lease first.
+    private func findStragglers() -> [(leasedAt: Int64, unit: UnitID)] {
         let threshold = now - limits.speculativeAfterMs
-        var best: (leasedAt: Int64, unit: UnitID)?
-        for lease in leases.values where lease.isLive && lease.worker != worker && lease.leasedAt <= threshold {
+        var found: [(leasedAt: Int64, unit: UnitID)] = []
+        for lease in leases.values where lease.isLive && lease.leasedAt <= threshold {
             let record = units[lease.unit]!
-            guard record.liveLeases.count == 1, !record.triedBy.contains(worker), !holds(worker, lease.unit),
-                  record.attempts + record.pendingLosses < limits.attemptsMax else { continue }
-            if best == nil || (lease.leasedAt, lease.unit) < (best!.leasedAt, best!.unit) {
-                best = (lease.leasedAt, lease.unit)
+            if record.liveLeases.count == 1 && record.attempts + record.pendingLosses < limits.attemptsMax {
+                found.append((lease.leasedAt, lease.unit))
             }
         }
-        return best?.unit
+        return found.sorted { ($0.leasedAt, $0.unit) < ($1.leasedAt, $1.unit) }
+    }
+
+    /// Whether `worker` may get a speculative copy of a straggler: not its own, not one it tried.
+    /// At most one copy per unit at a time (the straggler list holds lone leases only).
+    private func mayCopy(_ unit: UnitID, to worker: WorkerID) -> Bool {
+        !units[unit]!.triedBy.contains(worker) && !holds(worker, unit)
     }
 
     private mutating func grant(_ unit: UnitID, to worker: WorkerID, speculative: Bool, into actions: inout [SchedulerAction]) {
