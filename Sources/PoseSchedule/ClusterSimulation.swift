@@ -258,6 +258,8 @@ private final class SimulatedWorld {
     var planEarly: [Bool] = []
     var poisonCrash: Set<UnitID> = []
     var poisonFail: Set<UnitID> = []
+    /// Units whose compute never ends (the worker keeps heartbeating).
+    var poisonHang: Set<UnitID> = []
     var rates: FaultRates
     /// Per unit: how often a worker process died or stalled while working on it. A unit that
     /// was in the hands of `attemptsMax` dying workers looks exactly like poison to any
@@ -305,6 +307,7 @@ private final class SimulatedWorld {
             for index in 0..<count {
                 if scenarioRandom.chance(0.01) { poisonCrash.insert(UnitID(video: video, index: index)) }
                 else if scenarioRandom.chance(0.01) { poisonFail.insert(UnitID(video: video, index: index)) }
+                else if scenarioRandom.chance(0.005) { poisonHang.insert(UnitID(video: video, index: index)) }
             }
         }
         let workerCount = Int.random(in: 1...6, using: &scenarioRandom)
@@ -653,6 +656,11 @@ private final class SimulatedWorld {
             schedule(.workerCrash(worker: i, epoch: workers[i].epoch, poisoned: true), at: now + 5)
             return
         }
+        if poisonHang.contains(unit) {
+            count("poisonHang")
+            log("w\(i) hangs on \(unit)")
+            return  // until its connection is closed
+        }
         var duration = (100 + Int64(ClusterSimulation.resultValue(of: unit) % 300)) * workers[i].spec.slowness
         if options.faults { duration += Int64.random(in: 0...50, using: &random) }
         let begin = max(now, workers[i].stalledUntil)
@@ -697,10 +705,10 @@ private final class SimulatedWorld {
                 guard journalAccepted[unit] == nil, journalFailed[unit] == nil else {
                     throw Violation(message: "\(unit) marked failed after it was journalled")
                 }
-                guard poisonCrash.contains(unit) || poisonFail.contains(unit) || bystanderLosses[unit, default: 0] >= limits.attemptsMax else {
+                guard isPoison(unit) || bystanderLosses[unit, default: 0] >= limits.attemptsMax else {
                     throw Violation(message: "\(unit) is not poison but was marked failed: \(reason)")
                 }
-                if !poisonCrash.contains(unit) && !poisonFail.contains(unit) {
+                if !isPoison(unit) {
                     count("bystanderFailed")
                     bystanderFailures.insert(unit)
                     log("\(unit) failed as a bystander of \(bystanderLosses[unit]!) worker deaths (accepted by the oracle)")
@@ -763,11 +771,15 @@ private final class SimulatedWorld {
         }
     }
 
+    func isPoison(_ unit: UnitID) -> Bool {
+        poisonCrash.contains(unit) || poisonFail.contains(unit) || poisonHang.contains(unit)
+    }
+
     func checkFinal() throws {
         for (video, count) in unitCounts.enumerated() {
             for index in 0..<count {
                 let unit = UnitID(video: video, index: index)
-                let poison = poisonCrash.contains(unit) || poisonFail.contains(unit)
+                let poison = isPoison(unit)
                 if poison && journalFailed[unit] == nil { throw Violation(message: "poison \(unit) was not marked failed") }
                 if !poison && journalAccepted[unit] == nil && !bystanderFailures.contains(unit) {
                     throw Violation(message: "\(unit) has no accepted result")

@@ -218,6 +218,7 @@ public struct Scheduler: Sendable {
         case .tick:
             expireSilentWorkers(into: &actions)
             expireLeases(into: &actions)
+            disconnectStuckWorkers(into: &actions)
             confirmLossCharges(olderThan: now - limits.reconnectGraceMs, into: &actions)
         case .restoreAccepted(let unit):
             restore(unit, failedReason: nil, into: &actions)
@@ -371,6 +372,21 @@ public struct Scheduler: Sendable {
             counters.workersTimedOut += 1
             actions.append(.disconnect(id, reason: reason))
             removeWorker(id, charge: true, cause: "silent", into: &actions)
+        }
+    }
+
+    /// A worker that heartbeats but has not answered its oldest lease a whole lease duration
+    /// after its deadline is stuck on it (a hung kernel, a poison unit that loops): disconnect it,
+    /// so its credits and its other units are not held forever.
+    private mutating func disconnectStuckWorkers(into actions: inout [SchedulerAction]) {
+        for id in workers.keys.sorted() {
+            guard let oldest = workers[id]!.leases.first else { continue }
+            let lease = leases[oldest]!
+            let overdue = now - lease.deadline
+            guard overdue >= limits.leaseDurationMs else { continue }
+            counters.workersStuck += 1
+            actions.append(.disconnect(id, reason: "stuck: \(lease.unit) (\(oldest)) is \(overdue) ms past its deadline (leaseDurationMs \(limits.leaseDurationMs))"))
+            removeWorker(id, charge: true, cause: "stuck", into: &actions)
         }
     }
 

@@ -44,6 +44,8 @@ public struct SchedulerCounters: Sendable, Equatable, Codable {
     public var workersLeft = 0
     /// Of `workersLeft`: silent for `heartbeatTimeoutMs`.
     public var workersTimedOut = 0
+    /// Of `workersLeft`: heartbeating but a whole `leaseDurationMs` past their oldest lease's deadline.
+    public var workersStuck = 0
     /// Workers refused at join or disconnected for a bad CREDIT.
     public var workersRefused = 0
 

@@ -275,6 +275,32 @@ final class SchedulerScenarioTests: XCTestCase {
         XCTAssertEqual(actions.last, .videoComplete(0))
     }
 
+    func testWorkerStuckOnALeaseIsDisconnected() {
+        var limits = Harness.limits
+        limits.speculativeAfterFraction = 1
+        var h = Harness(limits)
+        h.video(0, units: 2)
+        h.send(.workerJoined(w1, credits: 2))
+        // It heartbeats but never answers: the leases expire at 10 s (attempt counted once, for
+        // the unit it works on), the worker is stuck at 20 s.
+        var time: Int64 = 0
+        while time < 19_000 {
+            time += 1_000
+            XCTAssertFalse(h.send(.heartbeat(w1), at: time).contains { if case .disconnect = $0 { return true }; return false })
+            h.send(.tick)
+        }
+        XCTAssertEqual(h.scheduler.counters.leasesExpired, 2)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 1)), 0)
+        h.send(.heartbeat(w1), at: 20_000)
+        let actions = h.send(.tick)
+        guard case .disconnect(w1, let reason) = actions.first else { return XCTFail("\(actions)") }
+        XCTAssertTrue(reason.contains("stuck") && reason.contains("unit 0.0"), reason)
+        XCTAssertEqual(h.scheduler.counters.workersStuck, 1)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1, "the expiry already counted this attempt")
+        XCTAssertEqual(h.scheduler.workerCount, 0)
+    }
+
     func testSilentWorkerIsDisconnectedAndItsUnitsRequeued() {
         var h = Harness()
         h.video(0, units: 2)

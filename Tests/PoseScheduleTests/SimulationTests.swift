@@ -52,14 +52,15 @@ final class SimulationTests: XCTestCase {
             counters.leasesExpired += outcome.counters.leasesExpired
             counters.unitsFailed += outcome.counters.unitsFailed
             counters.workersTimedOut += outcome.counters.workersTimedOut
+            counters.workersStuck += outcome.counters.workersStuck
             counters.unitsRestored += outcome.counters.unitsRestored
             counters.acceptedFromStaleLeases += outcome.counters.acceptedFromStaleLeases
         }
         print("simulation: \(seeds.count) seeds; faults \(totals.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
-        print("simulation: releases=\(counters.releases) speculative=\(counters.speculativeLeases) duplicates=\(counters.duplicatesDropped) expired=\(counters.leasesExpired) failed=\(counters.unitsFailed) timedOut=\(counters.workersTimedOut) restored=\(counters.unitsRestored) staleAccepted=\(counters.acceptedFromStaleLeases) bystanderFailures=\(bystanderFailures)")
+        print("simulation: releases=\(counters.releases) speculative=\(counters.speculativeLeases) duplicates=\(counters.duplicatesDropped) expired=\(counters.leasesExpired) failed=\(counters.unitsFailed) timedOut=\(counters.workersTimedOut) stuck=\(counters.workersStuck) restored=\(counters.unitsRestored) staleAccepted=\(counters.acceptedFromStaleLeases) bystanderFailures=\(bystanderFailures)")
         // The many-seed run must really exercise every fault and every recovery path.
         if seeds.count >= 100 {
-            for fault in ["break", "halfOpen", "crash", "poisonCrash", "drain", "credit", "stall", "coordinatorCrash", "resent", "latencySpike"] {
+            for fault in ["break", "halfOpen", "crash", "poisonCrash", "drain", "credit", "stall", "coordinatorCrash", "resent", "latencySpike", "poisonHang"] {
                 XCTAssertGreaterThan(totals[fault] ?? 0, 0, "no seed injected \(fault)")
             }
             XCTAssertGreaterThan(counters.releases, 0)
@@ -68,6 +69,7 @@ final class SimulationTests: XCTestCase {
             XCTAssertGreaterThan(counters.leasesExpired, 0)
             XCTAssertGreaterThan(counters.unitsFailed, 0)
             XCTAssertGreaterThan(counters.workersTimedOut, 0)
+            XCTAssertGreaterThan(counters.workersStuck, 0)
             XCTAssertGreaterThan(counters.unitsRestored, 0)
             XCTAssertGreaterThan(counters.acceptedFromStaleLeases, 0)
         }
