@@ -414,7 +414,9 @@ public struct Scheduler: Sendable {
     /// Leases queued units (then straggler copies) to workers with free credits, one unit per
     /// worker per round so that workers share the queue fairly.
     private mutating func dispatch(into actions: inout [SchedulerAction]) {
-        var candidates = workers.keys.sorted().filter { hasFreeCredit($0) }
+        // Filter before sorting: after most events only one or two workers have a free credit.
+        var candidates = workers.keys.filter { hasFreeCredit($0) }.sorted()
+        if candidates.isEmpty { return }
         // Straggler leases, oldest first, computed once per dispatch and only when needed: the
         // scan is over every lease, and the tail of a big job has many idle workers.
         var stragglers: [(leasedAt: Int64, unit: UnitID)]?
