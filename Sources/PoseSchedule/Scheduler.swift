@@ -446,8 +446,8 @@ public struct Scheduler: Sendable {
     }
 
     /// The lowest queued unit this worker may take: one it has not tried, unless every
-    /// connected worker that could take it has (then retrying on the same worker beats waiting
-    /// forever on a small cluster). Never a unit it still holds.
+    /// connected worker that could take it (not draining, some credits) has (then retrying on
+    /// the same worker beats waiting forever on a small cluster). Never a unit it still holds.
     private func queuedUnit(for worker: WorkerID) -> UnitID? {
         for unit in queue where !holds(worker, unit) {
             let record = units[unit]!
@@ -456,7 +456,9 @@ public struct Scheduler: Sendable {
             if record.attempts + record.pendingLosses >= limits.attemptsMax { continue }
             if !record.triedBy.contains(worker) { return unit }
             let someoneFresh = workers.keys.contains { other in
-                other != worker && !workers[other]!.draining && !record.triedBy.contains(other) && !holds(other, unit)
+                let candidate = workers[other]!
+                return other != worker && !candidate.draining && candidate.credits > 0
+                    && !record.triedBy.contains(other) && !holds(other, unit)
             }
             if !someoneFresh { return unit }
         }

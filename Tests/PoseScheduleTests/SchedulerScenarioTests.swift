@@ -197,6 +197,15 @@ final class SchedulerScenarioTests: XCTestCase {
         XCTAssertEqual(handedOver.map(\.1), [w2])
     }
 
+    func testRetryDoesNotWaitForAWorkerWithoutCredits() {
+        var h = Harness()
+        h.video(0, units: 1)
+        let first = leases(in: h.send(.workerJoined(w1, credits: 1)))
+        h.send(.workerJoined(w2, credits: 0))  // connected, but takes nothing
+        let retry = leases(in: h.send(.failure(w1, u(0, 0), first[0].2, reason: "bad")))
+        XCTAssertEqual(retry.map(\.1), [w1], "the only worker that can take it retries it")
+    }
+
     func testSingleWorkerRetriesInsteadOfWaitingForever() {
         var h = Harness()
         h.video(0, units: 1)
