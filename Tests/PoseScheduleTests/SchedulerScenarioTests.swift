@@ -197,6 +197,15 @@ final class SchedulerScenarioTests: XCTestCase {
         XCTAssertEqual(handedOver.map(\.1), [w2])
     }
 
+    func testRetryDoesNotWaitForAWorkerWithoutCredits() {
+        var h = Harness()
+        h.video(0, units: 1)
+        let first = leases(in: h.send(.workerJoined(w1, credits: 1)))
+        h.send(.workerJoined(w2, credits: 0))  // connected, but takes nothing
+        let retry = leases(in: h.send(.failure(w1, u(0, 0), first[0].2, reason: "bad")))
+        XCTAssertEqual(retry.map(\.1), [w1], "the only worker that can take it retries it")
+    }
+
     func testSingleWorkerRetriesInsteadOfWaitingForever() {
         var h = Harness()
         h.video(0, units: 1)
@@ -239,6 +248,66 @@ final class SchedulerScenarioTests: XCTestCase {
         }
         XCTAssertEqual(next, 13, "failed after attemptsMax crashes")
         XCTAssertTrue(h.log.contains(.videoComplete(0)))
+    }
+
+    func testNetworkBreakIsForgivenWhenTheSameProcessReconnects() {
+        var h = Harness()
+        h.video(0, units: 1)
+        // Three connection losses of one live process (instance 77): never the unit's fault.
+        for connection: UInt64 in 1...4 {
+            let worker = WorkerID(connection)
+            XCTAssertEqual(leases(in: h.send(.workerJoined(worker, credits: 1, instance: 77))).count, 1)
+            h.send(.workerLeft(worker, graceful: false))
+            XCTAssertEqual(h.scheduler.pendingLossChargeCount, 1)
+        }
+        XCTAssertEqual(h.scheduler.counters.attemptsForgiven, 3)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 0)
+        // The last loss is not followed by a reconnect within reconnectGraceMs: it counts.
+        h.send(.tick, at: Harness.limits.reconnectGraceMs)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1)
+        XCTAssertEqual(h.scheduler.pendingLossChargeCount, 0)
+    }
+
+    func testPoisonUnitCrashingRestartedProcessesFailsAfterGrace() {
+        var h = Harness()
+        h.video(0, units: 1)
+        for process: UInt64 in 1...3 {
+            // Every crash restarts the process: a new instance, so nothing is forgiven.
+            let worker = WorkerID(process)
+            XCTAssertEqual(leases(in: h.send(.workerJoined(worker, credits: 2, instance: 100 + process))).count, 1)
+            h.send(.workerLeft(worker, graceful: false), at: h.now + 100)
+        }
+        XCTAssertEqual(h.scheduler.state(of: u(0, 0)), .queued, "losses wait for the grace period")
+        let actions = h.send(.tick, at: 300 + Harness.limits.reconnectGraceMs)
+        guard case .markFailed(u(0, 0), let reason) = actions.first else { return XCTFail("\(actions)") }
+        XCTAssertTrue(reason.contains("disconnected while working on it"), reason)
+        XCTAssertEqual(actions.last, .videoComplete(0))
+    }
+
+    func testWorkerStuckOnALeaseIsDisconnected() {
+        var limits = Harness.limits
+        limits.speculativeAfterFraction = 1
+        var h = Harness(limits)
+        h.video(0, units: 2)
+        h.send(.workerJoined(w1, credits: 2))
+        // It heartbeats but never answers: the leases expire at 10 s (attempt counted once, for
+        // the unit it works on), the worker is stuck at 20 s.
+        var time: Int64 = 0
+        while time < 19_000 {
+            time += 1_000
+            XCTAssertFalse(h.send(.heartbeat(w1), at: time).contains { if case .disconnect = $0 { return true }; return false })
+            h.send(.tick)
+        }
+        XCTAssertEqual(h.scheduler.counters.leasesExpired, 2)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 1)), 0)
+        h.send(.heartbeat(w1), at: 20_000)
+        let actions = h.send(.tick)
+        guard case .disconnect(w1, let reason) = actions.first else { return XCTFail("\(actions)") }
+        XCTAssertTrue(reason.contains("stuck") && reason.contains("unit 0.0"), reason)
+        XCTAssertEqual(h.scheduler.counters.workersStuck, 1)
+        XCTAssertEqual(h.scheduler.attempts(of: u(0, 0)), 1, "the expiry already counted this attempt")
+        XCTAssertEqual(h.scheduler.workerCount, 0)
     }
 
     func testSilentWorkerIsDisconnectedAndItsUnitsRequeued() {
