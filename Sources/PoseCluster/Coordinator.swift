@@ -612,6 +612,8 @@ public final class Coordinator: @unchecked Sendable {
             session.connection.close(reason: "said BYE (\(bye.reason))")
         case .statusRequest:
             session.send(.status(StatusReport(json: String(decoding: snapshot().json(), as: UTF8.self))))
+        case .reject(let reject):
+            session.connection.close(reason: "the worker gave up on the connection: \(reject.reason)")
         default:
             refuse(session, code: .unexpectedMessage, reason: "unexpected \(message.type) from a worker")
         }
@@ -650,14 +652,14 @@ public final class Coordinator: @unchecked Sendable {
             while let start = session.modelOffset, !session.connection.isClosed,
                   session.connection.outboundBytes < 2 * chunk {
                 let end = min(self.config.weights.count, start + chunk)
+                session.modelOffset = end < self.config.weights.count ? end : nil
                 session.send(.modelChunk(ModelChunk(sha256: self.config.model.sha256, offset: UInt64(start),
                                                     totalByteCount: UInt64(self.config.weights.count),
                                                     bytes: Array(self.config.weights[start..<end]))))
-                session.modelOffset = end < self.config.weights.count ? end : nil
             }
             if session.modelOffset == nil { session.connection.onSendQueueLow = nil }
         }
-        connection.onSendQueueLow?()
+        connection.pumpSendQueue()
     }
 
     // MARK: - Time
