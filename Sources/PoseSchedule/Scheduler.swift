@@ -30,16 +30,30 @@ public struct Scheduler: Sendable {
     private var workers: [WorkerID: WorkerRecord] = [:]
     /// Videos with planned count or done units, not yet complete.
     private var videos: [Int: VideoProgress] = [:]
-    /// Completed videos and their unit counts.
-    private var completedVideos: [Int: Int] = [:]
+    /// Completed videos: unit count and the (rare) failed unit indices.
+    private var completedVideos: [Int: CompletedVideo] = [:]
     private var archiveExhausted = false
     public private(set) var isJobComplete = false
     private var nextLeaseID: UInt64
+    /// Attempts pending from lost connections of known worker processes, oldest first: counted
+    /// after `reconnectGraceMs` unless the same process reconnects first (then the network was
+    /// at fault, not the unit). At most `workersMax` entries.
+    private var pendingLossCharges: [PendingLossCharge] = []
+
+    private struct PendingLossCharge: Sendable {
+        var instance: UInt64
+        var unit: UnitID
+        var worker: WorkerID
+        var lostAt: Int64
+        var reason: String
+    }
 
     private struct UnitRecord: Sendable {
         /// Leases that count for this unit, oldest first (at most two).
         var liveLeases: [LeaseID] = []
         var attempts = 0
+        /// Entries of `pendingLossCharges` for this unit.
+        var pendingLosses = 0
         var triedBy: Set<WorkerID> = []
         var lastFailure: String?
         var everLeased = false
@@ -66,6 +80,12 @@ public struct Scheduler: Sendable {
         var draining = false
         var drainReported = false
         var accepted = 0
+        var instance: UInt64 = 0
+    }
+
+    private struct CompletedVideo: Sendable {
+        var units: Int
+        var failed: Set<Int>
     }
 
     private struct VideoProgress: Sendable {
@@ -105,6 +125,8 @@ public struct Scheduler: Sendable {
     /// How many more units the producer should make available now (0 once the archive is exhausted).
     public var unitsWanted: Int { archiveExhausted ? 0 : max(0, limits.unitsQueuedMax - queue.count) }
     public var wantsMoreUnits: Bool { unitsWanted > 0 }
+    /// Lost connections waiting `reconnectGraceMs` before they count against a unit.
+    public var pendingLossChargeCount: Int { pendingLossCharges.count }
     /// Videos not yet complete that the scheduler knows of (planned or with done units).
     public var videosInProgress: Int { videos.count }
 
@@ -125,10 +147,8 @@ public struct Scheduler: Sendable {
             if progress.accepted.contains(unit.index) { return .accepted }
             if progress.failed.contains(unit.index) { return .failed }
         }
-        if let count = completedVideos[unit.video], unit.index < count {
-            // Not distinguishable after completion without keeping every unit; accepted is the
-            // common case and the journal has the truth.
-            return .accepted
+        if let video = completedVideos[unit.video], unit.index < video.units {
+            return video.failed.contains(unit.index) ? .failed : .accepted
         }
         return nil
     }
@@ -163,8 +183,8 @@ public struct Scheduler: Sendable {
         self.now = now
         var actions: [SchedulerAction] = []
         switch event {
-        case .workerJoined(let worker, let credits):
-            workerJoined(worker, credits: credits, into: &actions)
+        case .workerJoined(let worker, let credits, let instance):
+            workerJoined(worker, credits: credits, instance: instance, into: &actions)
         case .credit(let worker, let credits):
             guard heard(worker) else { break }
             if let reason = creditProblem(credits) {
@@ -198,6 +218,8 @@ public struct Scheduler: Sendable {
         case .tick:
             expireSilentWorkers(into: &actions)
             expireLeases(into: &actions)
+            disconnectStuckWorkers(into: &actions)
+            confirmLossCharges(olderThan: now - limits.reconnectGraceMs, into: &actions)
         case .restoreAccepted(let unit):
             restore(unit, failedReason: nil, into: &actions)
         case .restoreFailed(let unit, let reason):
@@ -216,7 +238,7 @@ public struct Scheduler: Sendable {
         return nil
     }
 
-    private mutating func workerJoined(_ worker: WorkerID, credits: Int, into actions: inout [SchedulerAction]) {
+    private mutating func workerJoined(_ worker: WorkerID, credits: Int, instance: UInt64, into actions: inout [SchedulerAction]) {
         precondition(workers[worker] == nil, "\(worker) joined twice; give every connection a fresh WorkerID")
         if workers.count >= limits.workersMax {
             counters.workersRefused += 1
@@ -228,8 +250,30 @@ public struct Scheduler: Sendable {
             actions.append(.disconnect(worker, reason: reason))
             return
         }
-        workers[worker] = WorkerRecord(credits: credits, joinedAt: now, lastHeardAt: now)
+        workers[worker] = WorkerRecord(credits: credits, joinedAt: now, lastHeardAt: now, instance: instance)
         counters.workersJoined += 1
+        forgiveLossCharges(of: instance)
+    }
+
+    /// The process is alive: the connection it lost was the network's fault, not the unit's.
+    private mutating func forgiveLossCharges(of instance: UInt64) {
+        guard instance != 0 else { return }
+        for charge in pendingLossCharges where charge.instance == instance {
+            counters.attemptsForgiven += 1
+            if units[charge.unit] != nil { units[charge.unit]!.pendingLosses -= 1 }
+        }
+        pendingLossCharges.removeAll { $0.instance == instance }
+    }
+
+    /// Counts the pending loss charges whose process did not come back in time.
+    private mutating func confirmLossCharges(olderThan cutoff: Int64, into actions: inout [SchedulerAction]) {
+        while let first = pendingLossCharges.first, first.lostAt <= cutoff {
+            pendingLossCharges.removeFirst()
+            guard units[first.unit] != nil else { continue }
+            units[first.unit]!.pendingLosses -= 1
+            charge(first.unit, worker: first.worker, reason: first.reason)
+            settle(first.unit, into: &actions)
+        }
     }
 
     /// Records a sign of life; false if the worker is unknown (already gone).
@@ -258,7 +302,7 @@ public struct Scheduler: Sendable {
     private mutating func videoPlanned(_ video: Int, count: Int, into actions: inout [SchedulerAction]) {
         precondition(count >= 0, "video \(video) planned with \(count) units")
         if let done = completedVideos[video] {
-            precondition(done == count, "video \(video) planned again with \(count) units, was \(done)")
+            precondition(done.units == count, "video \(video) planned again with \(count) units, was \(done.units)")
             return
         }
         var progress = videos[video] ?? VideoProgress()
@@ -331,6 +375,21 @@ public struct Scheduler: Sendable {
         }
     }
 
+    /// A worker that heartbeats but has not answered its oldest lease a whole lease duration
+    /// after its deadline is stuck on it (a hung kernel, a poison unit that loops): disconnect it,
+    /// so its credits and its other units are not held forever.
+    private mutating func disconnectStuckWorkers(into actions: inout [SchedulerAction]) {
+        for id in workers.keys.sorted() {
+            guard let oldest = workers[id]!.leases.first else { continue }
+            let lease = leases[oldest]!
+            let overdue = now - lease.deadline
+            guard overdue >= limits.leaseDurationMs else { continue }
+            counters.workersStuck += 1
+            actions.append(.disconnect(id, reason: "stuck: \(lease.unit) (\(oldest)) is \(overdue) ms past its deadline (leaseDurationMs \(limits.leaseDurationMs))"))
+            removeWorker(id, charge: true, cause: "stuck", into: &actions)
+        }
+    }
+
     private mutating func expireLeases(into actions: inout [SchedulerAction]) {
         for id in workers.keys.sorted() {
             let held = workers[id]!.leases
@@ -355,16 +414,21 @@ public struct Scheduler: Sendable {
     /// Leases queued units (then straggler copies) to workers with free credits, one unit per
     /// worker per round so that workers share the queue fairly.
     private mutating func dispatch(into actions: inout [SchedulerAction]) {
-        var candidates = workers.keys.sorted().filter { hasFreeCredit($0) }
+        // Filter before sorting: after most events only one or two workers have a free credit.
+        var candidates = workers.keys.filter { hasFreeCredit($0) }.sorted()
+        if candidates.isEmpty { return }
+        // Straggler leases, oldest first, computed once per dispatch and only when needed: the
+        // scan is over every lease, and the tail of a big job has many idle workers.
+        var stragglers: [(leasedAt: Int64, unit: UnitID)]?
         while !candidates.isEmpty {
             var next: [WorkerID] = []
             for worker in candidates {
                 if let unit = queuedUnit(for: worker) {
                     grant(unit, to: worker, speculative: false, into: &actions)
-                } else if let unit = straggler(for: worker) {
-                    grant(unit, to: worker, speculative: true, into: &actions)
                 } else {
-                    continue
+                    if stragglers == nil { stragglers = findStragglers() }
+                    guard let index = stragglers!.firstIndex(where: { mayCopy($0.unit, to: worker) }) else { continue }
+                    grant(stragglers!.remove(at: index).unit, to: worker, speculative: true, into: &actions)
                 }
                 if hasFreeCredit(worker) { next.append(worker) }
             }
@@ -382,33 +446,42 @@ public struct Scheduler: Sendable {
     }
 
     /// The lowest queued unit this worker may take: one it has not tried, unless every
-    /// connected worker that could take it has (then retrying on the same worker beats waiting
-    /// forever on a small cluster). Never a unit it still holds.
+    /// connected worker that could take it (not draining, some credits) has (then retrying on
+    /// the same worker beats waiting forever on a small cluster). Never a unit it still holds.
     private func queuedUnit(for worker: WorkerID) -> UnitID? {
         for unit in queue where !holds(worker, unit) {
             let record = units[unit]!
+            // Possibly poison: wait for the pending losses to be forgiven or counted rather
+            // than crash more workers with it.
+            if record.attempts + record.pendingLosses >= limits.attemptsMax { continue }
             if !record.triedBy.contains(worker) { return unit }
             let someoneFresh = workers.keys.contains { other in
-                other != worker && !workers[other]!.draining && !record.triedBy.contains(other) && !holds(other, unit)
+                let candidate = workers[other]!
+                return other != worker && !candidate.draining && candidate.credits > 0
+                    && !record.triedBy.contains(other) && !holds(other, unit)
             }
             if !someoneFresh { return unit }
         }
         return nil
     }
 
-    /// The oldest lone lease of another worker older than `speculativeAfterMs`, whose unit this
-    /// worker has not tried and does not hold. At most one speculative copy per unit at a time.
-    private func straggler(for worker: WorkerID) -> UnitID? {
+    /// Units held by a single live lease older than `speculativeAfterMs`, oldest lease first.
+    private func findStragglers() -> [(leasedAt: Int64, unit: UnitID)] {
         let threshold = now - limits.speculativeAfterMs
-        var best: (leasedAt: Int64, unit: UnitID)?
-        for lease in leases.values where lease.isLive && lease.worker != worker && lease.leasedAt <= threshold {
+        var found: [(leasedAt: Int64, unit: UnitID)] = []
+        for lease in leases.values where lease.isLive && lease.leasedAt <= threshold {
             let record = units[lease.unit]!
-            guard record.liveLeases.count == 1, !record.triedBy.contains(worker), !holds(worker, lease.unit) else { continue }
-            if best == nil || (lease.leasedAt, lease.unit) < (best!.leasedAt, best!.unit) {
-                best = (lease.leasedAt, lease.unit)
+            if record.liveLeases.count == 1 && record.attempts + record.pendingLosses < limits.attemptsMax {
+                found.append((lease.leasedAt, lease.unit))
             }
         }
-        return best?.unit
+        return found.sorted { ($0.leasedAt, $0.unit) < ($1.leasedAt, $1.unit) }
+    }
+
+    /// Whether `worker` may get a speculative copy of a straggler: not its own, not one it tried.
+    /// At most one copy per unit at a time (the straggler list holds lone leases only).
+    private func mayCopy(_ unit: UnitID, to worker: WorkerID) -> Bool {
+        !units[unit]!.triedBy.contains(worker) && !holds(worker, unit)
     }
 
     private mutating func grant(_ unit: UnitID, to worker: WorkerID, speculative: Bool, into actions: inout [SchedulerAction]) {
@@ -448,19 +521,31 @@ public struct Scheduler: Sendable {
 
     private mutating func removeWorker(_ worker: WorkerID, charge chargeOldest: Bool, cause: String, into actions: inout [SchedulerAction]) {
         let held = workers[worker]!.leases
+        // The same process already reconnected (a half-open connection timing out late): not a crash.
+        let instance = workers[worker]!.instance
+        let instanceAlive = instance != 0 && workers.contains { $0.key != worker && $0.value.instance == instance }
         var touched: [UnitID] = []
         for (position, id) in held.enumerated() {
             let lease = leases.removeValue(forKey: id)!
             if lease.isLive { units[lease.unit]!.liveLeases.removeAll { $0 == id } }
             // The worker works in lease order: only the oldest held unit may have killed it.
-            if chargeOldest && position == 0 && !lease.charged && units[lease.unit] != nil {
-                charge(lease.unit, worker: worker, reason: "\(worker) \(cause) while working on it")
+            if chargeOldest && position == 0 && !lease.charged && units[lease.unit] != nil && !instanceAlive {
+                let reason = "\(worker) \(cause) while working on it"
+                if instance == 0 {
+                    charge(lease.unit, worker: worker, reason: reason)
+                } else {
+                    pendingLossCharges.append(PendingLossCharge(instance: instance, unit: lease.unit, worker: worker, lostAt: now, reason: reason))
+                    units[lease.unit]!.pendingLosses += 1
+                }
             }
             if units[lease.unit] != nil { touched.append(lease.unit) }
         }
         workers.removeValue(forKey: worker)
         counters.workersLeft += 1
         for unit in touched { settle(unit, into: &actions) }
+        if pendingLossCharges.count > limits.workersMax {
+            confirmLossCharges(olderThan: pendingLossCharges[pendingLossCharges.count - limits.workersMax - 1].lostAt, into: &actions)
+        }
     }
 
     private mutating func charge(_ unit: UnitID, worker: WorkerID, reason: String) {
@@ -487,7 +572,8 @@ public struct Scheduler: Sendable {
     /// leases (their workers keep the leases until they answer), then complete its video.
     private mutating func finish(_ unit: UnitID, failedReason: String?, into actions: inout [SchedulerAction]) {
         if let record = units.removeValue(forKey: unit) {
-            if record.liveLeases.isEmpty { dequeue(unit) }
+            // A unit without live leases is queued, or on its way back from a lost lease.
+            if record.liveLeases.isEmpty { removeFromQueueIfPresent(unit) }
             for id in record.liveLeases { leases[id]!.isLive = false }
         }
         var progress = videos[unit.video] ?? VideoProgress()
@@ -506,7 +592,7 @@ public struct Scheduler: Sendable {
     private mutating func checkVideoComplete(_ video: Int, into actions: inout [SchedulerAction]) {
         guard let progress = videos[video], let planned = progress.planned, progress.doneCount == planned else { return }
         videos.removeValue(forKey: video)
-        completedVideos[video] = planned
+        completedVideos[video] = CompletedVideo(units: planned, failed: progress.failed)
         counters.videosComplete += 1
         actions.append(.videoComplete(video))
         checkJobComplete(into: &actions)
@@ -534,6 +620,11 @@ public struct Scheduler: Sendable {
         let position = insertionIndex(unit)
         precondition(position < queue.count && queue[position] == unit, "\(unit) not queued")
         queue.remove(at: position)
+    }
+
+    private mutating func removeFromQueueIfPresent(_ unit: UnitID) {
+        let position = insertionIndex(unit)
+        if position < queue.count && queue[position] == unit { queue.remove(at: position) }
     }
 
     private func insertionIndex(_ unit: UnitID) -> Int {
@@ -589,7 +680,7 @@ public struct Scheduler: Sendable {
         }
         precondition(heldTotal == leases.count, "\(leases.count) leases but workers hold \(heldTotal)")
         // Counts: every done unit was accepted, failed or restored exactly once.
-        var doneTotal = completedVideos.values.reduce(0, +)
+        var doneTotal = completedVideos.values.reduce(0) { $0 + $1.units }
         for (video, progress) in videos {
             precondition(progress.accepted.isDisjoint(with: progress.failed), "video \(video): a unit both accepted and failed")
             if let planned = progress.planned {
@@ -600,6 +691,13 @@ public struct Scheduler: Sendable {
         precondition(doneTotal == counters.accepted + counters.unitsFailed + counters.unitsRestored,
                      "\(doneTotal) done units but accepted \(counters.accepted) + failed \(counters.unitsFailed) + restored \(counters.unitsRestored)")
         precondition(!isJobComplete || (units.isEmpty && videos.isEmpty), "job complete with work left")
+        var pendingByUnit: [UnitID: Int] = [:]
+        for charge in pendingLossCharges where units[charge.unit] != nil { pendingByUnit[charge.unit, default: 0] += 1 }
+        for (unit, record) in units {
+            precondition(record.pendingLosses == pendingByUnit[unit, default: 0],
+                         "\(unit) counts \(record.pendingLosses) pending losses, \(pendingByUnit[unit, default: 0]) listed")
+        }
+        precondition(pendingLossCharges.count <= limits.workersMax, "\(pendingLossCharges.count) pending loss charges")
         precondition(counters.workersJoined - counters.workersLeft == workers.count,
                      "joined \(counters.workersJoined) - left \(counters.workersLeft) != \(workers.count) connected")
     }

@@ -30,6 +30,9 @@ public struct SchedulerCounters: Sendable, Equatable, Codable {
     public var failureReportsIgnored = 0
     /// Attempts counted against units (FAIL reports, lost or stalled workers).
     public var attemptsCharged = 0
+    /// Lost connections not counted against their unit because the same worker process
+    /// reconnected within `reconnectGraceMs` (the network was at fault).
+    public var attemptsForgiven = 0
     /// Units marked failed.
     public var unitsFailed = 0
     /// Units restored from the journal (accepted or failed before this run).
@@ -41,6 +44,8 @@ public struct SchedulerCounters: Sendable, Equatable, Codable {
     public var workersLeft = 0
     /// Of `workersLeft`: silent for `heartbeatTimeoutMs`.
     public var workersTimedOut = 0
+    /// Of `workersLeft`: heartbeating but a whole `leaseDurationMs` past their oldest lease's deadline.
+    public var workersStuck = 0
     /// Workers refused at join or disconnected for a bad CREDIT.
     public var workersRefused = 0
 

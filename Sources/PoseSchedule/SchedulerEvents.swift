@@ -4,8 +4,11 @@
 
 /// Something the coordinator observed. Time comes with `Scheduler.handle(_:now:)`.
 public enum SchedulerEvent: Sendable, Equatable {
-    /// A worker finished its handshake and can hold `credits` units at once.
-    case workerJoined(WorkerID, credits: Int)
+    /// A worker finished its handshake and can hold `credits` units at once. `instance` names
+    /// the worker *process* (random per process start, sent in HELLO; 0 if unknown): a process
+    /// that reconnects after a network break proves it did not crash, so the attempts its lost
+    /// connection counted against a unit are given back.
+    case workerJoined(WorkerID, credits: Int, instance: UInt64 = 0)
     /// CREDIT: the worker can now hold `credits` units at once, in total (held ones included).
     /// Absolute, not a delta, so a lost or repeated CREDIT cannot drift the count.
     case credit(WorkerID, credits: Int)

@@ -16,6 +16,10 @@ public struct SchedulerLimits: Sendable, Equatable, Codable {
     /// A unit whose attempts (FAIL reports, or being the unit a worker was working on when it was
     /// lost or stalled) reach this count is marked failed.
     public var attemptsMax: Int = 3
+    /// An attempt counted for a lost connection (the unit the worker was working on) waits this
+    /// long for the same worker process (HELLO's instance) to reconnect; if it does, the loss was
+    /// the network's and is not counted.
+    public var reconnectGraceMs: Int64 = 30_000
     /// How many available units the producer keeps queued ahead of the workers (`unitsWanted`).
     public var unitsQueuedMax: Int = 256
     /// The most units one worker may advertise (CREDIT); more is a protocol error.
@@ -37,7 +41,8 @@ public struct SchedulerLimits: Sendable, Equatable, Codable {
         unitsQueuedMax: Int = 256,
         creditsPerWorkerMax: Int = 64,
         workersMax: Int = 1_024,
-        speculativeAfterFraction: Double = 0.5
+        speculativeAfterFraction: Double = 0.5,
+        reconnectGraceMs: Int64 = 30_000
     ) {
         self.leaseDurationMs = leaseDurationMs
         self.heartbeatIntervalMs = heartbeatIntervalMs
@@ -47,6 +52,7 @@ public struct SchedulerLimits: Sendable, Equatable, Codable {
         self.creditsPerWorkerMax = creditsPerWorkerMax
         self.workersMax = workersMax
         self.speculativeAfterFraction = speculativeAfterFraction
+        self.reconnectGraceMs = reconnectGraceMs
     }
 
     /// Silence after which a worker is considered lost.
@@ -69,6 +75,8 @@ public struct SchedulerLimits: Sendable, Equatable, Codable {
         try require(leaseDurationMs >= 2 * heartbeatIntervalMs,
                     "leaseDurationMs (\(leaseDurationMs)) must be at least 2 * heartbeatIntervalMs (\(heartbeatIntervalMs)): a lease must outlive a heartbeat or every unit expires before a worker can report")
         try require(leaseDurationMs <= Int64.max / 4, "leaseDurationMs is too large: \(leaseDurationMs)")
+        try require(reconnectGraceMs >= heartbeatIntervalMs && reconnectGraceMs <= Int64.max / 4,
+                    "reconnectGraceMs (\(reconnectGraceMs)) must be at least heartbeatIntervalMs (\(heartbeatIntervalMs)): a worker needs time to notice a broken connection and reconnect")
         try require(attemptsMax >= 1, "attemptsMax must be at least 1, got \(attemptsMax)")
         try require(unitsQueuedMax >= 1, "unitsQueuedMax must be at least 1, got \(unitsQueuedMax)")
         try require(creditsPerWorkerMax >= 1, "creditsPerWorkerMax must be at least 1, got \(creditsPerWorkerMax)")

@@ -1,1 +1,0 @@
-// Tests of PoseSchedule arrive with the module.
