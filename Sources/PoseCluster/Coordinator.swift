@@ -385,6 +385,8 @@ public final class Coordinator: @unchecked Sendable {
             log("job finished with failures in \(seconds) s: \(report.summary); see \(config.outDirectory)/_job.json")
             exitCode = 1
         }
+        let c = scheduler.counters
+        log("units: \(unitsKnown) planned, \(c.accepted) accepted, \(c.unitsRestored) restored, \(c.unitsFailed) failed; leases \(c.leasesGranted), re-leased \(c.releases), speculative \(c.speculativeLeases), duplicates \(c.duplicatesDropped)")
         producer.stop()
         for session in Array(sessions.values) {
             session.sendAndClose(.bye(Bye(reason: "job complete")), reason: "job complete")
