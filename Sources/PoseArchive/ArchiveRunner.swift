@@ -63,6 +63,15 @@ final class BoundedQueue<Element>: @unchecked Sendable {
 
 struct UncheckedSendable<Value>: @unchecked Sendable { let value: Value }
 
+/// What the producer thread measured; written before it signals, read after the wait.
+final class ProducerTimings: @unchecked Sendable {
+    /// Busy seconds (decode + crop, not waiting for the model).
+    var busy = 0.0
+    var decode = 0.0
+    var crop = 0.0
+    var asDictionary: [String: Double] { ["decode_crop": busy, "decode": decode, "crop": crop] }
+}
+
 /// Where a run stands, for the progress line.
 public struct RunProgress: Sendable {
     public var videoIndex: Int
@@ -95,8 +104,14 @@ public final class ArchiveRunner {
     public let estimator: any PoseEstimator
     /// Units cropped ahead of the model.
     public static let unitsQueuedMax = 4
+    /// Seconds between rewrites of `_job.json` during a run (it is always written at the end).
+    public static let reportIntervalSeconds = 10.0
     /// Seconds between progress reports.
     public static let progressIntervalSeconds = 0.5
+
+    /// Decode and crop everything but run no model and write no PoseTrack file: checks an
+    /// archive's inputs and measures input throughput. `_job.json` is still written.
+    public var dryRun = false
 
     /// Called with the progress now and then, and once per finished video.
     public var progress: ((RunProgress) -> Void)?
@@ -117,10 +132,15 @@ public final class ArchiveRunner {
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
+        var lastReport = DispatchTime.now()
         for (index, entry) in entries.enumerated() {
             report.videos.append(runVideo(entry, index: index, count: entries.count))
-            report.seconds = Self.seconds(since: started)
-            try report.write(to: outDirectory)
+            // Rewritten now and then, not after every video: the file grows with the archive.
+            if Self.seconds(since: lastReport) >= Self.reportIntervalSeconds {
+                report.seconds = Self.seconds(since: started)
+                try report.write(to: outDirectory)
+                lastReport = DispatchTime.now()
+            }
         }
         report.seconds = Self.seconds(since: started)
         try report.write(to: outDirectory)
@@ -154,16 +174,24 @@ public final class ArchiveRunner {
         let queue = BoundedQueue<(Int, [UInt8])>(capacity: Self.unitsQueuedMax)
         let stream = UncheckedSendable(value: UnitCropStream(plan: plan))
         let producerDone = DispatchSemaphore(value: 0)
-        let cropNanoseconds = UncheckedSendable(value: NSMutableArray())
+        let timings = ProducerTimings()
         let thread = Thread {
             let begin = DispatchTime.now()
+            var waited: UInt64 = 0
             do {
-                try stream.value.run(skipping: []) { unitIndex, crops in try queue.put((unitIndex, crops)) }
+                try stream.value.run(skipping: []) { unitIndex, crops in
+                    let putStart = DispatchTime.now().uptimeNanoseconds
+                    try queue.put((unitIndex, crops))
+                    waited += DispatchTime.now().uptimeNanoseconds - putStart
+                }
                 queue.finish(error: nil)
             } catch {
                 queue.finish(error: error)
             }
-            cropNanoseconds.value.add(DispatchTime.now().uptimeNanoseconds - begin.uptimeNanoseconds)
+            // Busy time only: waiting for the model to take a unit is not decoding.
+            timings.busy = Double(DispatchTime.now().uptimeNanoseconds - begin.uptimeNanoseconds - waited) / 1e9
+            timings.decode = stream.value.decodeSeconds
+            timings.crop = stream.value.cropSeconds
             producerDone.signal()
         }
         thread.stackSize = 1 << 20
@@ -177,12 +205,14 @@ public final class ArchiveRunner {
             guard let (unitIndex, crops) = item else { break }
             let windows = plan.units[unitIndex].windows.count
             let modelStart = DispatchTime.now()
-            do {
+            if dryRun {
+                results.fail(unitIndex: unitIndex, reason: "dry run")
+            } else { do {
                 let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
                 try results.accept(unitIndex: unitIndex, keypoints: keypoints)
             } catch {
                 results.fail(unitIndex: unitIndex, reason: "\(error)")
-            }
+            } }
             modelSeconds += Self.seconds(since: modelStart)
             windowsDone += windows
             status.videoWindowsDone += windows
@@ -195,16 +225,25 @@ public final class ArchiveRunner {
         }
         queue.cancel()
         producerDone.wait()
-        let cropSeconds = Double((cropNanoseconds.value.firstObject as? UInt64) ?? 0) / 1e9
+        let stageSeconds = timings.asDictionary
 
         if let decodeFailure {
             var report = VideoReport.failed(entry, reason: "\(decodeFailure)")
             report.frames = plan.frameCount
             report.counts = plan.counts
-            report.seconds = ["plan": planSeconds, "decode_crop": cropSeconds, "model": modelSeconds, "total": Self.seconds(since: videoStart)]
+            report.seconds = ["plan": planSeconds, "model": modelSeconds, "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }
             return report
         }
         precondition(results.isComplete, "runVideo: the stream ended with units missing")
+        if dryRun {
+            var report = VideoReport(name: entry.name, path: entry.path, status: .done)
+            report.frames = plan.frameCount
+            report.counts = plan.counts
+            report.seconds = ["plan": planSeconds, "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }
+            status.elapsedSeconds = Self.seconds(since: started)
+            progress?(status)
+            return report
+        }
         let writeStart = DispatchTime.now()
         var report: VideoReport
         do {
@@ -215,8 +254,8 @@ public final class ArchiveRunner {
             report.frames = plan.frameCount
             report.counts = plan.counts
         }
-        report.seconds = ["plan": planSeconds, "decode_crop": cropSeconds, "model": modelSeconds,
-                          "write": Self.seconds(since: writeStart), "total": Self.seconds(since: videoStart)]
+        report.seconds = ["plan": planSeconds, "model": modelSeconds,
+                          "write": Self.seconds(since: writeStart), "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }
         status.elapsedSeconds = Self.seconds(since: started)
         progress?(status)
         return report

@@ -49,8 +49,10 @@ struct SynthCanvas {
 
     /// A filled axis-aligned rectangle with a hashed texture (objects in front of people).
     mutating func block(x0: Int, y0: Int, x1: Int, y1: Int, colour: (Double, Double, Double), seed: UInt64) {
-        for y in max(0, y0)..<min(height, y1) {
-            for x in max(0, x0)..<min(width, x1) {
+        let left = max(0, x0), right = min(width, x1), top = max(0, y0), bottom = min(height, y1)
+        guard left < right, top < bottom else { return }   // wholly outside the frame
+        for y in top..<bottom {
+            for x in left..<right {
                 let n = Double(hash(x / 3, y / 3, seed) & 63) / 63 * 0.3 + 0.7
                 let i = y * width + x
                 pixels[i * 3] = UInt8(colour.0 * n); pixels[i * 3 + 1] = UInt8(colour.1 * n); pixels[i * 3 + 2] = UInt8(colour.2 * n)

@@ -48,7 +48,7 @@ public enum SyntheticArchive {
 
     /// Writes the archive under `out`; returns the video names.
     @discardableResult
-    public static func make(_ options: SynthOptions, out: String) throws -> [String] {
+    public static func make(_ options: SynthOptions, out: String, progress: ((_ done: Int, _ total: Int) -> Void)? = nil) throws -> [String] {
         precondition(options.problem == nil, options.problem ?? "")
         let manager = FileManager.default
         try manager.createDirectory(atPath: out + "/annotations", withIntermediateDirectories: true)
@@ -57,6 +57,7 @@ public enum SyntheticArchive {
             let name = videoName(index)
             try makeVideo(name: name, index: index, options: options, out: out)
             names.append(name)
+            progress?(index + 1, options.videos)
         }
         return names
     }

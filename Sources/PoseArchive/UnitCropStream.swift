@@ -1,11 +1,16 @@
 // Decodes a video once, in frame order, keeping only a sliding buffer of T frames, and emits
 // each unit's crops (windows x T x H x W x 3 uint8) as soon as its last window is cropped.
 // Memory holds the T frames and the units in progress, never the whole video.
+import Dispatch
 import PoseCore
 import PoseMedia
 
 public final class UnitCropStream {
     public let plan: VideoPlan
+    /// Seconds spent reading frames (waiting for the decoder) and cropping, in the last `run`.
+    public private(set) var decodeSeconds = 0.0
+    public private(set) var cropSeconds = 0.0
+
     /// Makes the frame source; by default ffmpeg for video files, libjpeg-turbo for folders.
     private let openSource: (VideoPlan) throws -> FrameSource
 
@@ -62,6 +67,7 @@ public final class UnitCropStream {
 
         func cropKeyFrame(_ keyFrame: Int) throws {
             guard let items = pending.removeValue(forKey: keyFrame) else { return }
+            var start = DispatchTime.now().uptimeNanoseconds
             let frames = plan.frames(ofKeyFrame: keyFrame)
             for (unitIndex, w) in items {
                 let unit = plan.units[unitIndex]
@@ -80,16 +86,23 @@ public final class UnitCropStream {
                 }
                 state.remaining -= 1
                 if state.remaining == 0 {
+                    cropSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
                     try emit(unitIndex, state.crops)
+                    start = DispatchTime.now().uptimeNanoseconds
                 } else {
                     inProgress[unitIndex] = state
                 }
             }
+            cropSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
 
+        decodeSeconds = 0
+        cropSeconds = 0
         var frame = 0
         while frame <= lastFrameNeeded {
+            let readStart = DispatchTime.now().uptimeNanoseconds
             let got = try ring[frame % shape.frames].withUnsafeMutableBufferPointer { try source.readFrame(into: $0) }
+            decodeSeconds += Double(DispatchTime.now().uptimeNanoseconds - readStart) / 1e9
             guard got else {
                 throw MediaError(.truncated, path: plan.entry.path, reason: "the source ended after \(frame) of \(plan.frameCount) frames")
             }

@@ -39,6 +39,11 @@ public struct PlanCounts: Equatable, Sendable, Codable {
     public var tracks = 0
     public var units = 0
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case detections, belowThreshold = "below_threshold", emptyBoxes = "empty_boxes", outOfRange = "out_of_range"
+        case windows, tracks, units
+    }
 }
 
 public struct VideoPlan: Sendable {

@@ -6,7 +6,10 @@ import PoseCore
 enum RunCommand {
     static let usage = """
     usage: posecoord run --archive DIR --out DIR [--weights FILE] [--threads N] [--detections DIR]
-                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16]
+                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--dry-run]
+
+      --dry-run  decode and crop everything without a model; writes only _job.json
+                 (checks an archive's inputs, measures decode+crop throughput)
     """
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
@@ -23,12 +26,14 @@ enum RunCommand {
         }
         let threshold = try arguments.double("--det-threshold", default: 0.2)
         let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        let dryRun = arguments.flag("--dry-run")
         try arguments.finish()
 
         let options = ArchiveOptions(archive: archive, detections: detections, detectionFormat: format,
                                      detectionThreshold: threshold, unitSize: unitSize)
-        let estimator = try RunEstimator.make(weights: weights, threads: threads)
+        let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
+        runner.dryRun = dryRun
         runner.progress = { FileHandleOutput.progress($0.line) }
         let report = try runner.run()
         FileHandleOutput.endProgress()

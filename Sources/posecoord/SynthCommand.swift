@@ -31,7 +31,10 @@ enum SynthCommand {
         try arguments.finish()
         if let problem = options.problem { throw UsageError(problem) }
         let start = Date()
-        let names = try SyntheticArchive.make(options, out: out)
+        let names = try SyntheticArchive.make(options, out: out) { done, total in
+            FileHandleOutput.progress("synth: \(done)/\(total) videos")
+        }
+        FileHandleOutput.endProgress()
         let where_ = options.format == .mp4 ? out : out + "/images/val"
         print("synth: \(names.count) videos of \(options.frames) frames (\(options.width)x\(options.height), \(options.format.rawValue)) in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
         print("  videos and detections: \(where_)")

@@ -82,6 +82,12 @@ final class DetectionTests: XCTestCase {
         XCTAssertEqual(entries[2].detectionFile?.format, .cocoResults, "dets.json comes first")
         let chosen = try ArchiveScanner.scan(ArchiveOptions(archive: root, detectionFormat: .poseTrack))
         XCTAssertEqual(chosen[2].detectionFile?.path, root + "/c.json")
+        // --detections DIR: looked up there by name, not next to the video.
+        try FileManager.default.createDirectory(atPath: root + "/dets", withIntermediateDirectories: true)
+        try write("[]", to: root + "/dets/a.json")
+        let elsewhere = try ArchiveScanner.scan(ArchiveOptions(archive: root, detections: root + "/dets"))
+        XCTAssertEqual(elsewhere[0].detectionFile, DetectionFile(path: root + "/dets/a.json", format: .poseTrack))
+        XCTAssertNil(elsewhere[2].detectionFile, "files next to the video are not used when --detections is given")
         try write("x", to: root + "/images/c.mkv")
         XCTAssertThrowsError(try ArchiveScanner.scan(ArchiveOptions(archive: root))) { error in
             XCTAssertEqual((error as? ArchiveError)?.kind, .duplicateName)
