@@ -385,6 +385,8 @@ public final class Coordinator: @unchecked Sendable {
             log("job finished with failures in \(seconds) s: \(report.summary); see \(config.outDirectory)/_job.json")
             exitCode = 1
         }
+        let c = scheduler.counters
+        log("units: \(unitsKnown) planned, \(c.accepted) accepted, \(c.unitsRestored) restored, \(c.unitsFailed) failed; leases \(c.leasesGranted), re-leased \(c.releases), speculative \(c.speculativeLeases), duplicates \(c.duplicatesDropped)")
         producer.stop()
         for session in Array(sessions.values) {
             session.sendAndClose(.bye(Bye(reason: "job complete")), reason: "job complete")
@@ -612,6 +614,8 @@ public final class Coordinator: @unchecked Sendable {
             session.connection.close(reason: "said BYE (\(bye.reason))")
         case .statusRequest:
             session.send(.status(StatusReport(json: String(decoding: snapshot().json(), as: UTF8.self))))
+        case .reject(let reject):
+            session.connection.close(reason: "the worker gave up on the connection: \(reject.reason)")
         default:
             refuse(session, code: .unexpectedMessage, reason: "unexpected \(message.type) from a worker")
         }
@@ -650,14 +654,14 @@ public final class Coordinator: @unchecked Sendable {
             while let start = session.modelOffset, !session.connection.isClosed,
                   session.connection.outboundBytes < 2 * chunk {
                 let end = min(self.config.weights.count, start + chunk)
+                session.modelOffset = end < self.config.weights.count ? end : nil
                 session.send(.modelChunk(ModelChunk(sha256: self.config.model.sha256, offset: UInt64(start),
                                                     totalByteCount: UInt64(self.config.weights.count),
                                                     bytes: Array(self.config.weights[start..<end]))))
-                session.modelOffset = end < self.config.weights.count ? end : nil
             }
             if session.modelOffset == nil { session.connection.onSendQueueLow = nil }
         }
-        connection.onSendQueueLow?()
+        connection.pumpSendQueue()
     }
 
     // MARK: - Time

@@ -263,6 +263,14 @@ public final class ByteConnection: LoopSource {
         }
     }
 
+    /// Runs `onSendQueueLow` now (to start a stream), guarded like the calls from `writable()`.
+    public func pumpSendQueue() {
+        guard !isClosed, !inLowCallback, let low = onSendQueueLow else { return }
+        inLowCallback = true
+        low()
+        inLowCallback = false
+    }
+
     /// Closes once everything queued has been written.
     public func closeAfterFlush(reason: String) {
         closeWhenFlushed = reason

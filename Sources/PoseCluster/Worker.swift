@@ -155,7 +155,7 @@ public final class Worker: @unchecked Sendable {
         let base = min(config.limits.reconnectDelayMaxMs, config.limits.reconnectDelayMinMs << exponent)
         let delay = base / 2 + Int.random(in: 0...max(1, base / 2))
         if failedAttempts == 1 || failedAttempts % 10 == 0 {
-            log("cannot reach \(config.coordinator) (\(reason)); retrying in \(delay) ms")
+            log("no connection to \(config.coordinator) (\(reason)); retrying in \(delay) ms")
         }
         reconnectAtMs = loop.nowMs + UInt64(delay)
         state = .disconnected
