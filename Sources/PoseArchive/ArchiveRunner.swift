@@ -127,8 +127,8 @@ public final class ArchiveRunner {
     /// Annotates every video of the archive and writes `_job.json`. Throws only when the archive
     /// cannot be scanned or the output folder cannot be made; a bad video is a failed entry.
     public func run() throws -> JobReport {
-        try Self.prepareOutput(outDirectory, archive: options.archive)
         let entries = try ArchiveScanner.scan(options)
+        try Self.prepareOutput(outDirectory, archive: options.archive)
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
