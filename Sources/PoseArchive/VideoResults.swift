@@ -78,8 +78,11 @@ public struct VideoResults: Sendable {
                     let score = Double(keypoints.values[j * 3 + 2])
                     let (x, y) = window.geometry.imagePoint(heatmapX: px, heatmapY: py,
                                                             heatmapWidth: shape.heatmapWidth, heatmapHeight: shape.heatmapHeight)
-                    points += [Self.rounded(x), Self.rounded(y), Self.rounded(score)]
-                    scores.append(Self.rounded(score))
+                    // Joint scores keep every digit of the model's Float: rounding them would make ties,
+                    // and the official kit orders tied scores with an unstable sort (docs/EVAL.md).
+                    let exactScore = PoseTrackNaming.exact(keypoints.values[j * 3 + 2])
+                    points += [Self.rounded(x), Self.rounded(y), exactScore]
+                    scores.append(exactScore)
                     if score > Self.jointScoreMin { confident += score; confidentCount += 1 }
                 }
                 let personScore = window.boxScore * (confidentCount > 0 ? confident / Double(confidentCount) : 0)

@@ -155,6 +155,13 @@ public enum PoseTrackNaming {
         return "images/\(split)/\(videoName)/" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".jpg"
     }
 
+    /// A Float as the Double its shortest decimal form names, so JSON shows the Float's digits
+    /// (not a long binary expansion) and no two different Floats print alike. Non-finite values become 0.
+    public static func exact(_ value: Float) -> Double {
+        guard value.isFinite else { return 0 }
+        return Double("\(value)") ?? Double(value)
+    }
+
     /// Rounds an output coordinate or score so files stay short and stable: 1/1000 of a pixel.
     public static func rounded(_ value: Float) -> Double {
         (Double(value) * 1000).rounded() / 1000

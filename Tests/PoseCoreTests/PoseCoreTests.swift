@@ -90,3 +90,16 @@ final class PoseTrackFormatTests: XCTestCase {
         }
     }
 }
+
+final class ExactScoreTests: XCTestCase {
+    func testExactKeepsTheFloatsDigitsAndSeparatesNeighbours() throws {
+        let a: Float = 0.123456789, b = a.nextUp
+        XCTAssertEqual(PoseTrackNaming.exact(a), Double("\(a)"))
+        XCTAssertNotEqual(PoseTrackNaming.exact(a), PoseTrackNaming.exact(b))
+        XCTAssertEqual(Float(PoseTrackNaming.exact(b)), b)
+        XCTAssertEqual(PoseTrackNaming.exact(.nan), 0)
+        // Encodes as the short form, not a 17-digit binary expansion.
+        let file = PoseTrackFile(images: [], annotations: [PoseTrackAnnotation(imageID: 0, scores: [PoseTrackNaming.exact(0.1)])])
+        XCTAssertTrue(String(decoding: try file.encoded(), as: UTF8.self).contains("[0.1]"))
+    }
+}
