@@ -30,24 +30,44 @@ public final class FTPPoseModel: Sendable {
     public convenience init(contentsOfFile path: String) throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOfFile: path) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-        try self.init(file: file)
+        try self.init(parts: Parts(file: file))
     }
 
-    /// Loads weights received as bytes (e.g. from the coordinator).
+    /// Loads weights received as bytes (e.g. from the coordinator), packing straight from them.
     public convenience init(safetensors bytes: [UInt8]) throws {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(bytes: bytes) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-        try self.init(file: file)
+        let parts = try bytes.withUnsafeBytes { raw -> Parts in
+            let file: SafeTensorsFile
+            do { file = try SafeTensorsFile(unsafeBorrowing: raw) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
+            return try Parts(file: file)          // copies what it keeps; `file` does not escape
+        }
+        self.init(parts: parts)
     }
 
-    init(file: SafeTensorsFile) throws {
-        FTPPoseModel.keepActivationMemory()
-        let reader = try WeightReader(file: file)
-        config = reader.config
-        backbone = VisionTransformer(reader)
-        encoder = MultiGrainedEncoder(reader)
-        fusion = Fusion(reader)
-        head = Head(reader)
+    /// The checked, packed layers, built before the model value exists.
+    struct Parts {
+        let config: FTPPoseConfig
+        let backbone: VisionTransformer
+        let encoder: MultiGrainedEncoder
+        let fusion: Fusion
+        let head: Head
+
+        init(file: SafeTensorsFile) throws {
+            FTPPoseModel.keepActivationMemory()
+            let reader = try WeightReader(file: file)
+            config = reader.config
+            backbone = VisionTransformer(reader)
+            encoder = MultiGrainedEncoder(reader)
+            fusion = Fusion(reader)
+            head = Head(reader)
+        }
+    }
+
+    init(parts: Parts) {
+        config = parts.config
+        backbone = parts.backbone
+        encoder = parts.encoder
+        fusion = parts.fusion
+        head = parts.head
     }
 
     /// Activations are allocated and freed layer by layer (megabytes each). glibc's default hands

@@ -42,6 +42,19 @@ public struct PackedMatrix: @unchecked Sendable {
         repack(kMajor: b, ldb: ldb)
     }
 
+    /// The first `columns` output columns, sharing storage (panels are stored column block by
+    /// column block, so a prefix of them is a packed matrix of its own).
+    public func prefix(columns: Int) -> PackedMatrix {
+        precondition(columns >= 0 && columns <= n)
+        return PackedMatrix(n: columns, k: k, storage: storage)
+    }
+
+    private init(n: Int, k: Int, storage: FloatStorage) {
+        self.n = n
+        self.k = k
+        self.storage = storage
+    }
+
     /// Zero-filled room for an `n x k` right-hand side; fill with `repack`.
     public init(n: Int, k: Int) {
         self.n = n

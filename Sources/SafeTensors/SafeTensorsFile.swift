@@ -113,6 +113,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         try self.init(base: UnsafeRawPointer(storage), byteCount: bytes.count, release: { storage.deallocate() })
     }
 
+    /// Parses bytes without copying them: only valid while `buffer` stays alive and unchanged
+    /// (use inside `withUnsafeBytes`, and do not let the value escape).
+    public convenience init(unsafeBorrowing buffer: UnsafeRawBufferPointer) throws {
+        guard let base = buffer.baseAddress else { throw SafeTensorsError.tooSmall(byteCount: 0) }
+        try self.init(base: base, byteCount: buffer.count, release: {})
+    }
+
     private init(base: UnsafeRawPointer, byteCount: Int, release: @escaping () -> Void) throws {
         let header: Header
         do {
