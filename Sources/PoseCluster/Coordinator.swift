@@ -94,6 +94,8 @@ public final class Coordinator: @unchecked Sendable {
     private var recentWindows: [(ms: UInt64, windows: Int)] = []
     private var windowsKnown = 0
     private var restoredAccepted = 0
+    private var restoredWindows = 0
+    private var firstLeaseMs: UInt64?
     private var windowsDone = 0
     private var unitsKnown = 0
     private var closedBytesSent: UInt64 = 0
@@ -247,6 +249,7 @@ public final class Coordinator: @unchecked Sendable {
                 inputShape: config.model.inputShape, windowCount: stored.windows, crops: stored.payload)
             session.send(.unit(message))
             session.leasesReceived += 1
+            if firstLeaseMs == nil { firstLeaseMs = loop.nowMs }
             _ = speculative
         case .accept(let unit, let worker, let lease):
             guard let keypoints = pendingResults.removeValue(forKey: lease) else {
@@ -387,6 +390,12 @@ public final class Coordinator: @unchecked Sendable {
         }
         let c = scheduler.counters
         log("units: \(unitsKnown) planned, \(c.accepted) accepted, \(c.unitsRestored) restored, \(c.unitsFailed) failed; leases \(c.leasesGranted), re-leased \(c.releases), speculative \(c.speculativeLeases), duplicates \(c.duplicatesDropped)")
+        if let first = firstLeaseMs, loop.nowMs > first {
+            let span = Double(loop.nowMs - first) / 1000
+            let windows = windowsDone - restoredWindows
+            log(String(format: "throughput: %d windows in %.2f s from the first lease: %.1f windows/s, %.1f units/s",
+                       windows, span, Double(windows) / span, Double(c.accepted) / span))
+        }
         producer.stop()
         for session in Array(sessions.values) {
             session.sendAndClose(.bye(Bye(reason: "job complete")), reason: "job complete")
@@ -411,6 +420,7 @@ public final class Coordinator: @unchecked Sendable {
                         try video.results!.accept(unitIndex: unit, keypoints: keypoints)
                         restoredEvents.append(.restoreAccepted(PoseSchedule.UnitID(video: index, index: unit)))
                         windowsDone += keypoints.count
+                        restoredWindows += keypoints.count
                         restoredAccepted += 1
                     } catch {
                         log("journal: ignoring the record of \(plan.entry.name)#\(unit): \(error)")
