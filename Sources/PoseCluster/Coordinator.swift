@@ -96,6 +96,8 @@ public final class Coordinator: @unchecked Sendable {
     private var restoredAccepted = 0
     private var restoredWindows = 0
     private var firstLeaseMs: UInt64?
+    private var lastHeartbeatMs: UInt64 = 0
+    private var heartbeatSequence: UInt64 = 0
     private var windowsDone = 0
     private var unitsKnown = 0
     private var closedBytesSent: UInt64 = 0
@@ -592,8 +594,9 @@ public final class Coordinator: @unchecked Sendable {
         case .heartbeat:
             feed(.heartbeat(worker))
         case .credit(let credit):
-            session.credits = Int(credit.units)
-            feed(.credit(worker, credits: Int(credit.units)))
+            // PROTOCOL.md: the coordinator keeps at most min(units, unitsInFlightMax) leased.
+            session.credits = min(Int(credit.units), config.scheduler.creditsPerWorkerMax)
+            feed(.credit(worker, credits: session.credits))
         case .modelRequest(let request):
             guard request.sha256 == config.model.sha256, request.offset <= UInt64(config.weights.count) else {
                 refuse(session, code: .unexpectedMessage, reason: "asked for model \(request.sha256.hex.prefix(12)) at \(request.offset); this job's is \(config.model.sha256.hex.prefix(12)) (\(config.weights.count) bytes)")
@@ -681,6 +684,14 @@ public final class Coordinator: @unchecked Sendable {
         for session in Array(sessions.values) where !session.isAuthenticated && now > session.handshakeDeadline {
             refuse(session, code: .handshakeTimeout,
                    reason: "handshake not finished within handshakeTimeoutMs (\(config.limits.handshakeTimeoutMs) ms)")
+        }
+        if now - lastHeartbeatMs >= UInt64(config.scheduler.heartbeatIntervalMs) {
+            // Heartbeats go both ways, so a worker notices a coordinator that vanished without a reset.
+            lastHeartbeatMs = now
+            heartbeatSequence += 1
+            for session in sessions.values where session.isAuthenticated && session.connection.outboundBytes == 0 {
+                session.send(.heartbeat(Heartbeat(sequence: heartbeatSequence)))
+            }
         }
         feed(.tick)
         let horizon = now > 10_000 ? now - 10_000 : 0

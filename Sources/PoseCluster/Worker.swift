@@ -105,6 +105,8 @@ public final class Worker: @unchecked Sendable {
     private var estimatorBox: EstimatorBox!
     private var signalSources: [DispatchSourceSignal] = []
     private var lastHeartbeatMs: UInt64 = 0
+    /// Last time anything came from the coordinator (it sends heartbeats too).
+    private var lastHeardMs: UInt64 = 0
 
     private func installSignalHandlers() {
         for signalNumber in [SIGTERM, SIGINT] {
@@ -129,6 +131,7 @@ public final class Worker: @unchecked Sendable {
             connection.onClose = { [unowned self] reason in self.disconnected(reason: reason, generation: thisGeneration) }
             loop.register(connection)
             self.connection = connection
+            lastHeardMs = loop.nowMs
             decoder = FrameDecoder(limits: config.wire)
             helloNonce = randomBytes(WireProtocol.nonceByteCount)
             state = .awaitingChallenge
@@ -195,6 +198,7 @@ public final class Worker: @unchecked Sendable {
 
     private func received(_ bytes: ArraySlice<UInt8>, generation thisGeneration: UInt64) {
         guard thisGeneration == generation else { return }
+        lastHeardMs = loop.nowMs
         bytes.withUnsafeBytes { decoder.feed($0) }
         while let connection = self.connection, !connection.isClosed, thisGeneration == generation {
             let message: WireMessage?
@@ -397,6 +401,11 @@ public final class Worker: @unchecked Sendable {
             return
         }
         let interval = UInt64(welcome?.heartbeatIntervalMs ?? UInt32(config.limits.heartbeatIntervalMs))
+        let silence = max(UInt64(config.limits.peerSilenceMaxMs), 5 * interval)
+        if state == .ready || state == .downloading, now - lastHeardMs > silence {
+            connection?.close(reason: "the coordinator was silent for \(now - lastHeardMs) ms")
+            return
+        }
         if state == .ready || state == .downloading, now - lastHeartbeatMs >= interval {
             heartbeatSequence += 1
             lastHeartbeatMs = now
