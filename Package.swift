@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "PoseArchiveTests", dependencies: ["PoseArchive", "PoseCore", "PoseMedia"]),
         .testTarget(name: "PoseEvalTests", dependencies: ["PoseEval", "PoseCore"]),
         .testTarget(name: "PoseCryptoTests", dependencies: ["PoseCrypto"]),
-        .testTarget(name: "PoseWireTests", dependencies: ["PoseWire"]),
+        .testTarget(name: "PoseWireTests", dependencies: ["PoseWire", "PoseArchive"]),
         .testTarget(name: "PoseScheduleTests", dependencies: ["PoseSchedule"]),
         .testTarget(name: "PoseClusterTests", dependencies: ["PoseCluster", "PoseArchive", "PoseWire"]),
     ],

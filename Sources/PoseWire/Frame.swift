@@ -35,7 +35,7 @@ public struct Frame: Equatable, Sendable {
     /// `flags` says so). Throws when it does not fit `frameBytesMax`.
     public static func encode(type: UInt8, flags: FrameFlags, payload: [UInt8], limits: WireLimits = .default) throws -> [UInt8] {
         let length = UInt64(payload.count) + UInt64(WireProtocol.headerBytesAfterLength)
-        guard length <= UInt64(limits.frameBytesMax) else {
+        guard length <= UInt64(limits.frameBytesMax), length <= UInt64(UInt32.max) else {
             throw WireError.frameTooLarge(length: length, max: limits.frameBytesMax)
         }
         var out = [UInt8]()
@@ -187,6 +187,20 @@ public struct FrameDecoder: Sendable {
                 state = .failed(error)
                 throw error
             }
+        }
+    }
+
+    /// Checks the decoder's bookkeeping; tests call it after every step.
+    public func invariants() {
+        precondition(readIndex >= 0 && readIndex <= buffer.count, "FrameDecoder: read index \(readIndex) outside a buffer of \(buffer.count)")
+        switch state {
+        case .readingHeader:
+            break
+        case .readingPayload(let length, _, _, _):
+            precondition(length >= UInt32(WireProtocol.headerBytesAfterLength) && UInt64(length) <= UInt64(limits.frameBytesMax),
+                         "FrameDecoder: reading a payload of a length (\(length)) the header check should have refused")
+        case .failed:
+            precondition(buffer.isEmpty || readIndex <= buffer.count, "FrameDecoder: failed with a corrupt buffer")
         }
     }
 

@@ -203,7 +203,9 @@ public struct Heartbeat: Equatable, Sendable {
     public init(sequence: UInt64) { self.sequence = sequence }
 }
 
-/// Worker -> coordinator: the worker can take `units` more units than it was sent so far.
+/// Worker -> coordinator: the worker can hold `units` units at once (its window). The coordinator
+/// keeps at most that many leased to it, capped by WELCOME's `unitsInFlightMax`; a later CREDIT
+/// replaces the earlier value (0: send nothing more).
 public struct Credit: Equatable, Sendable {
     public var units: UInt32
     public init(units: UInt32) { self.units = units }

@@ -23,12 +23,24 @@ public enum PayloadEncoding: UInt8, Sendable, CaseIterable, CustomStringConverti
     }
 }
 
-/// When to try the temporal delta.
-public enum DeltaPolicy: Sendable {
-    /// Compress both ways and keep the smaller (costs a second compression).
+/// When to use the temporal delta.
+public enum DeltaPolicy: Sendable, CustomStringConvertible {
+    /// Compress the unit's first window both ways and encode the unit the way that came out
+    /// smaller: about 1/8 more work than one way for 16-window units (docs/BENCHMARKS.md).
     case automatic
+    /// Compress the whole unit both ways and keep the smaller (twice the work).
+    case smallest
     case always
     case never
+
+    public var description: String {
+        switch self {
+        case .automatic: return "automatic"
+        case .smallest: return "smallest"
+        case .always: return "delta+zstd"
+        case .never: return "zstd"
+        }
+    }
 }
 
 /// The encoded crops of one unit.
@@ -49,21 +61,34 @@ public struct UnitPayload: Equatable, Sendable {
         precondition(crops.count == windows * shape.windowBytes,
                      "crops hold \(crops.count) bytes, \(windows) windows of \(shape) need \(windows * shape.windowBytes)")
         let rawCount = UInt64(crops.count)
-        var best: UnitPayload? = nil
-        if delta != .always {
-            best = UnitPayload(encoding: .zstd, rawByteCount: rawCount, bytes: Zstd.compress(crops, level: level))
-        }
-        if delta != .never, shape.frames > 1 {
+        let useDelta: Bool
+        switch delta {
+        case .never: useDelta = false
+        case .always: useDelta = shape.frames > 1
+        case .smallest:
+            let plain = UnitPayload(encoding: .zstd, rawByteCount: rawCount, bytes: Zstd.compress(crops, level: level))
+            guard shape.frames > 1 else { return rawIfSmaller(plain, crops: crops) }
             let deltas = temporalDelta(crops, windows: windows, shape: shape)
             let candidate = UnitPayload(encoding: .temporalDeltaZstd, rawByteCount: rawCount, bytes: Zstd.compress(deltas, level: level))
-            if best == nil || candidate.bytes.count < best!.bytes.count { best = candidate }
+            return rawIfSmaller(candidate.bytes.count < plain.bytes.count ? candidate : plain, crops: crops)
+        case .automatic:
+            guard shape.frames > 1, windows > 0 else { useDelta = false; break }
+            let first = Array(crops[0..<shape.windowBytes])
+            let plainSize = Zstd.compress(first, level: level).count
+            let deltaSize = Zstd.compress(temporalDelta(first, windows: 1, shape: shape), level: level).count
+            useDelta = deltaSize < plainSize
         }
-        if best == nil {
-            best = UnitPayload(encoding: .zstd, rawByteCount: rawCount, bytes: Zstd.compress(crops, level: level))
-        }
+        let best = useDelta
+            ? UnitPayload(encoding: .temporalDeltaZstd, rawByteCount: rawCount,
+                          bytes: Zstd.compress(temporalDelta(crops, windows: windows, shape: shape), level: level))
+            : UnitPayload(encoding: .zstd, rawByteCount: rawCount, bytes: Zstd.compress(crops, level: level))
+        return rawIfSmaller(best, crops: crops)
+    }
+
+    private static func rawIfSmaller(_ best: UnitPayload, crops: [UInt8]) -> UnitPayload {
         // Incompressible crops (noise) go raw rather than grow.
-        if best!.bytes.count >= crops.count { return UnitPayload(encoding: .raw, rawByteCount: rawCount, bytes: crops) }
-        return best!
+        if best.bytes.count >= crops.count { return UnitPayload(encoding: .raw, rawByteCount: best.rawByteCount, bytes: crops) }
+        return best
     }
 
     /// The crops, `windows * shape.windowBytes` bytes. Throws when the payload does not decode

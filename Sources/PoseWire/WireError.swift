@@ -63,11 +63,23 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidField(let message, let field, let reason):
             return "\(message) field \(field): \(reason)"
         case .badMagic(let got):
-            return "bad magic 0x\(String(got, radix: 16)) (expected 0x\(String(WireProtocol.magic, radix: 16)), \"PCLU\"): the peer is not a posecluster node"
+            return "bad magic 0x\(String(got, radix: 16)) (expected 0x\(String(WireProtocol.magic, radix: 16)), \"PCLU\" on the wire): the peer is not a posecluster node"
         case .versionMismatch(let peer, let ours):
             return "protocol version mismatch: the peer speaks version \(peer), this build speaks version \(ours); run the same posecluster release on coordinator and workers"
         case .invalidLimits(let reason):
             return "invalid wire limits: \(reason)"
+        }
+    }
+}
+
+extension WireError {
+    /// The REJECT code that tells the peer what kind of problem its bytes had, so a peer that
+    /// cannot fix it by retrying (another version, not posecluster) can stop.
+    public var rejectCode: RejectCode {
+        switch self {
+        case .badMagic, .foreignProtocol: return .badMagic
+        case .versionMismatch: return .versionMismatch
+        default: return .malformed
         }
     }
 }

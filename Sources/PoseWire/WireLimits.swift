@@ -5,8 +5,9 @@ import CZstd
 
 /// The protocol's constants: magic, version, header size.
 public enum WireProtocol {
-    /// "PCLU": the first four bytes of every HELLO and CHALLENGE payload, in every version.
-    public static let magic: UInt32 = 0x5043_4C55
+    /// The first four bytes of every HELLO and CHALLENGE payload, in every version: the
+    /// little-endian u32 whose bytes on the wire read "PCLU".
+    public static let magic: UInt32 = 0x554C_4350
     /// Bumped on any incompatible change. Peers must speak the same version.
     public static let version: UInt16 = 1
     /// `u32 length | u8 type | u8 flags | u32 crc32c` (docs/PROTOCOL.md).

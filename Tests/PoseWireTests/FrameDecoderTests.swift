@@ -12,7 +12,11 @@ final class FrameDecoderTests: XCTestCase {
         for chunk in chunks {
             decoder.feed(Array(bytes[index..<min(bytes.count, index + chunk)]))
             index += chunk
-            while let message = try decoder.next() { messages.append(message) }
+            while let message = try decoder.next() {
+                messages.append(message)
+                decoder.invariants()
+            }
+            decoder.invariants()
         }
         XCTAssertEqual(decoder.state, .readingHeader)
         XCTAssertEqual(decoder.bufferedByteCount, 0)
@@ -69,11 +73,45 @@ final class FrameDecoderTests: XCTestCase {
                     XCTFail("bit \(bit) of \(message.type): a corrupted frame was accepted: \(frame)")
                 case .needMoreBytes:
                     XCTAssertLessThan(bit, 32, "only a flipped length makes the decoder wait")
+                    XCTAssertEqual(decoder.state.isReadingPayload, true, "bit \(bit): waiting for the payload")
                 case .invalid(let error):
-                    if bit >= 32 {
-                        guard case .checksumMismatch = error else { return XCTFail("bit \(bit): \(error)") }
+                    switch (bit < 32, error) {
+                    case (true, .frameTooLarge(let length, _)):
+                        XCTAssertEqual(length, UInt64(readLength(corrupted)), "bit \(bit)")
+                    case (true, .frameTooShort), (true, .foreignProtocol), (_, .checksumMismatch):
+                        break
+                    default:
+                        XCTFail("bit \(bit) of \(message.type): unexpected \(error)")
                     }
                 }
+                decoder.invariants()
+            }
+        }
+    }
+
+    private func readLength(_ frame: [UInt8]) -> UInt32 {
+        UInt32(frame[0]) << 24 | UInt32(frame[1]) << 16 | UInt32(frame[2]) << 8 | UInt32(frame[3])
+    }
+
+    func testRandomStreamsNeverTrap() throws {
+        // Random bytes, and valid frames of every type with random payloads, in random chunks.
+        var generator = SplitMix64(seed: 77)
+        for round in 0..<400 {
+            var stream: [UInt8]
+            if round % 2 == 0 {
+                stream = (0..<Int.random(in: 0...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            } else {
+                let payload = (0..<Int.random(in: 0...80, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                stream = try Frame.encode(type: UInt8.random(in: 0...17, using: &generator), flags: [], payload: payload)
+            }
+            var decoder = FrameDecoder()
+            var index = 0
+            while index < stream.count {
+                let step = Int.random(in: 1...9, using: &generator)
+                decoder.feed(Array(stream[index..<min(stream.count, index + step)]))
+                index += step
+                do { while try decoder.next() != nil {} } catch is WireError { break }
+                decoder.invariants()
             }
         }
     }
@@ -164,5 +202,20 @@ final class FrameDecoderTests: XCTestCase {
         XCTAssertThrowsError(try WireMessage.status(StatusReport(json: json)).encode(limits: limits)) {
             XCTAssertEqual($0 as? WireError, .frameTooLarge(length: 5010, max: 4096))
         }
+    }
+}
+
+extension FrameDecoder.State {
+    var isReadingPayload: Bool {
+        if case .readingPayload = self { return true }
+        return false
+    }
+}
+
+final class MagicTests: XCTestCase {
+    func testMagicReadsPCLUOnTheWire() throws {
+        let hello = try WireSamples.all()[0].encodePayload()
+        XCTAssertEqual(Array(hello[0..<4]), Array("PCLU".utf8))
+        XCTAssertEqual(Array(hello[4..<6]), [1, 0], "version 1, little-endian")
     }
 }

@@ -21,19 +21,19 @@ enum WireSamples {
     static let digest = SHA256.hash(Array("weights".utf8))
     static let unitID = UnitID(videoIndex: 3, videoName: "vidéo_017.mp4", unitIndex: 41)
 
-    /// Crops with a static background and a moving square, like person crops of one window.
+    /// Crops like person crops of one window: a static background (one affine for the T frames)
+    /// with a little sensor noise that differs per frame, and a moving bright square.
     static func crops(windows: Int, shape: ModelInputShape, seed: UInt64 = 1) -> [UInt8] {
         var generator = SplitMix64(seed: seed)
         var out = [UInt8](repeating: 0, count: windows * shape.windowBytes)
         let frameBytes = shape.width * shape.height * 3
-        var background = [UInt8](repeating: 0, count: frameBytes)
-        for index in 0..<frameBytes {
-            background[index] = UInt8((index / 3) % 251) &+ UInt8.random(in: 0...3, using: &generator)
-        }
         for window in 0..<windows {
             for frame in 0..<shape.frames {
                 let base = window * shape.windowBytes + frame * frameBytes
-                for index in 0..<frameBytes { out[base + index] = background[index] }
+                for index in 0..<frameBytes {
+                    let x = (index / 3) % shape.width, y = index / 3 / shape.width
+                    out[base + index] = UInt8((x * 5 + y * 3 + (index % 3) * 40) % 200) &+ UInt8.random(in: 0...3, using: &generator)
+                }
                 for y in 0..<min(4, shape.height) {
                     for x in 0..<min(4, shape.width) {
                         let pixel = ((y + window) % shape.height * shape.width + (x + frame) % shape.width) * 3
