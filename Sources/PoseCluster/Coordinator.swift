@@ -32,6 +32,8 @@ public struct CoordinatorConfig: Sendable {
     public var wire = WireLimits()
     /// Extra text that identifies the job in the journal (options that change the outputs).
     public var fingerprintExtra: String = ""
+    /// Videos decoded and cropped at once.
+    public var producerLanes = 2
 
     public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
                 http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
@@ -182,7 +184,7 @@ public final class Coordinator: @unchecked Sendable {
             + ", model \(config.model.variant) \(config.model.sha256.hex.prefix(12)), state \(config.stateDirectory)")
         let skipping = restored.mapValues { Set($0.accepted.keys).union($0.failed.keys) }
         producer = UnitProducer(options: config.archiveOptions, inputShape: config.model.inputShape,
-                                watchIntervalMs: config.watchIntervalMs, skipping: skipping) { [loop, unowned self] event in
+                                watchIntervalMs: config.watchIntervalMs, lanes: config.producerLanes, skipping: skipping) { [loop, unowned self] event in
             loop.execute { self.producerEvent(event) }
         }
         loop.every(200) { [unowned self] in self.tick() }
