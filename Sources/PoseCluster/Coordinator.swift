@@ -99,6 +99,7 @@ public final class Coordinator: @unchecked Sendable {
     private var restoredWindows = 0
     private var firstLeaseMs: UInt64?
     private var lastHeartbeatMs: UInt64 = 0
+    private var jobReportDirty = false
     private var heartbeatSequence: UInt64 = 0
     private var windowsDone = 0
     private var unitsKnown = 0
@@ -346,9 +347,8 @@ public final class Coordinator: @unchecked Sendable {
         videoSummaries[index] = summary(of: video, index: index)
         video.results = nil
         videos[index] = video
-        if config.watchIntervalMs != nil, loop.nowMs - lastJobReportWriteMs > 5_000 {
-            writeJobReport()
-        }
+        // A watching coordinator never finishes: its _job.json is rewritten as videos complete (at most every 5 s).
+        if config.watchIntervalMs != nil { jobReportDirty = true }
     }
 
     private var videoSummaries: [Int: ClusterStatus.Video] = [:]
@@ -696,6 +696,10 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
         feed(.tick)
+        if jobReportDirty, now - lastJobReportWriteMs >= 5_000 {
+            jobReportDirty = false
+            writeJobReport()
+        }
         let horizon = now > 10_000 ? now - 10_000 : 0
         recentWindows.removeAll { $0.ms < horizon }
         for session in workersByID.values { session.recent.removeAll { $0.ms < horizon } }
@@ -712,7 +716,8 @@ public final class Coordinator: @unchecked Sendable {
         var job = status
         let counters = scheduler.counters
         let now = loop.nowMs
-        job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && producerExhausted ? "watching" : "running")
+        let idle = scheduler.queuedCount == 0 && scheduler.inFlightCount == 0 && permitsOutstanding == scheduler.unitsWanted
+        job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && idle ? "watching" : "running")
         job.elapsedSeconds = Double(now - startMs) / 1000
         job.videos = videos.count
         job.videosDone = videos.values.filter { $0.done && $0.failure == nil }.count
