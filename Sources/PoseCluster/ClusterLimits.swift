@@ -7,6 +7,8 @@ public struct ClusterLimits: Sendable, Equatable {
     public var connectionsMax = 1024
     /// A peer must finish HELLO/AUTH within this time or is dropped.
     public var handshakeTimeoutMs = 5_000
+    /// Most bytes a peer may have buffered with us before its handshake is done (HELLO and AUTH are small).
+    public var handshakeBytesMax = 64 * 1024
     /// Most bytes waiting in one connection's send queue before the peer counts as stuck.
     public var outboundBytesMax = 256 * 1024 * 1024
     /// Worker heartbeat period; the coordinator's lease and silence limits are multiples of it.

@@ -275,9 +275,10 @@ public final class Coordinator: @unchecked Sendable {
         case .jobComplete:
             completeJob()
         case .disconnect(let worker, let reason):
+            // REJECT, not BYE: the worker may reconnect (a stalled worker that wakes up is welcome back).
             if let session = workersByID.removeValue(forKey: worker) {
                 log("worker \(session.describe) disconnected: \(reason)")
-                session.sendAndClose(.bye(Bye(reason: reason)), reason: reason)
+                session.sendAndClose(.reject(Reject(code: .other, reason: String(reason.prefix(1000)))), reason: reason)
             }
         case .workerDrained(let worker):
             if let session = workersByID[worker] {
@@ -496,6 +497,12 @@ public final class Coordinator: @unchecked Sendable {
 
     private func received(_ bytes: ArraySlice<UInt8>, on session: PeerSession) {
         bytes.withUnsafeBytes { session.decoder.feed($0) }
+        // Before it has proved anything, a peer may not make us hold more than a handshake's bytes.
+        if !session.isAuthenticated, session.decoder.bufferedByteCount > config.limits.handshakeBytesMax {
+            refuse(session, code: .malformed,
+                   reason: "\(session.decoder.bufferedByteCount) bytes before the handshake finished (handshakeBytesMax \(config.limits.handshakeBytesMax))")
+            return
+        }
         while !session.connection.isClosed {
             let message: WireMessage?
             do {

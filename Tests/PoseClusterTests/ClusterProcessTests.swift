@@ -212,12 +212,15 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertTrue(try peerIsClosed(endpoint, sending: [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0, 0] + garbage), "a 4 GiB length")
         XCTAssertTrue(try peerIsClosed(endpoint, sending: [0x00, 0x00, 0x00]), "half a header, then silence")
         XCTAssertTrue(try peerIsClosed(endpoint, sending: Array("GET / HTTP/1.1\r\n\r\n".utf8)), "HTTP on the worker port")
+        // A plausible 1 MiB frame that an unauthenticated peer starts to send: cut off at handshakeBytesMax.
+        XCTAssertTrue(try peerIsClosed(endpoint, sending: [0x00, 0x10, 0x00, 0x00, 10, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 100_000)),
+                      "a large frame before the handshake")
 
         // Still serving: the job finishes with the good worker, and nothing grew without bound.
         XCTAssertLessThan(residentMegabytes(coordinator.child.pid) ?? 0, 1024)
         XCTAssertEqual(finish(coordinator), 0, coordinator.child.output)
         let output = coordinator.child.output
-        for reason in ["wrong cluster token", "frame of 4294967295 bytes is larger than frameBytesMax", "handshake not finished", "HTTP"] {
+        for reason in ["wrong cluster token", "frame of 4294967295 bytes is larger than frameBytesMax", "handshake not finished", "HTTP", "handshakeBytesMax"] {
             XCTAssertTrue(output.contains(reason), "the coordinator should log \"\(reason)\":\n\(output)")
         }
         XCTAssertEqual(finalCounter(output, "failed"), 0)
