@@ -614,7 +614,8 @@ private final class SimulatedWorld {
         guard let connection = connections[id] else { return }
         let i = connection.worker
         guard workers[i].alive, workers[i].connection == id else { return }
-        if connection.broken, case .closed = message {} else if connection.broken { return }
+        // A broken connection delivers nothing but its close notice.
+        if case .closed = message {} else if connection.broken { return }
         switch message {
         case .lease(let unit, let lease):
             workers[i].queue.append((unit, lease))
@@ -672,6 +673,7 @@ private final class SimulatedWorld {
     func coordinatorReceives(_ message: ToCoordinator, on id: UInt64) throws {
         guard coordinatorUp, let connection = connections[id], connection.coordinatorLife == coordinatorLife else { return }
         let worker = WorkerID(id)
+        // After a break, or once the coordinator closed it, only the close notice gets through.
         if case .closed = message {} else if connection.broken || connection.closedByCoordinator { return }
         switch message {
         case .hello(let credits, let instance): try coordinator(.workerJoined(worker, credits: credits, instance: instance))
