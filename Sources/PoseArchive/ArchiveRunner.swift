@@ -127,8 +127,8 @@ public final class ArchiveRunner {
     /// Annotates every video of the archive and writes `_job.json`. Throws only when the archive
     /// cannot be scanned or the output folder cannot be made; a bad video is a failed entry.
     public func run() throws -> JobReport {
-        try Self.prepareOutput(outDirectory, archive: options.archive)
         let entries = try ArchiveScanner.scan(options)
+        try Self.prepareOutput(outDirectory, archive: options.archive)
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
@@ -205,14 +205,7 @@ public final class ArchiveRunner {
             guard let (unitIndex, crops) = item else { break }
             let windows = plan.units[unitIndex].windows.count
             let modelStart = DispatchTime.now()
-            if dryRun {
-                results.fail(unitIndex: unitIndex, reason: "dry run")
-            } else { do {
-                let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
-                try results.accept(unitIndex: unitIndex, keypoints: keypoints)
-            } catch {
-                results.fail(unitIndex: unitIndex, reason: "\(error)")
-            } }
+            estimate(unitIndex: unitIndex, crops: crops, windows: windows, into: &results)
             modelSeconds += Self.seconds(since: modelStart)
             windowsDone += windows
             status.videoWindowsDone += windows
@@ -259,6 +252,20 @@ public final class ArchiveRunner {
         status.elapsedSeconds = Self.seconds(since: started)
         progress?(status)
         return report
+    }
+
+    /// Runs the model on one unit; a model error fails that unit only.
+    private func estimate(unitIndex: Int, crops: [UInt8], windows: Int, into results: inout VideoResults) {
+        guard !dryRun else {
+            results.fail(unitIndex: unitIndex, reason: "dry run")
+            return
+        }
+        do {
+            let keypoints = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: windows) }
+            try results.accept(unitIndex: unitIndex, keypoints: keypoints)
+        } catch {
+            results.fail(unitIndex: unitIndex, reason: "\(error)")
+        }
     }
 
     static func seconds(since start: DispatchTime) -> Double {

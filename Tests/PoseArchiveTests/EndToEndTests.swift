@@ -105,8 +105,38 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(report.summary.contains("1 of 7 videos done"), report.summary)
     }
 
+    func testModelErrorFailsOnlyItsUnit() throws {
+        let root = try temporaryFolder(self)
+        try SyntheticArchive.make(SynthOptions(videos: 1, frames: 8, people: 2, width: 64, height: 48, format: .mp4, seed: 3), out: root + "/archive")
+        let model = FailingSecondCall()
+        let report = try ArchiveRunner(options: ArchiveOptions(archive: root + "/archive", unitSize: 2), outDirectory: root + "/out", estimator: model).run()
+        let video = try XCTUnwrap(report.videos.first)
+        XCTAssertEqual(video.status, .done)
+        XCTAssertEqual(video.unitsFailed, 1)
+        XCTAssertEqual(video.failedUnits.first?.reason.contains("out of memory"), true)
+        XCTAssertFalse(report.succeeded, "a failed unit makes the run exit non-zero")
+        let file = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: root + "/out/000001_mpii_test.json")), path: "out")
+        XCTAssertEqual(file.annotations.count, video.counts.windows - model.failedWindows, "the failed unit's windows are absent")
+    }
+
     func testOutputFolderMustNotBeTheArchive() throws {
         let root = try temporaryFolder(self)
         XCTAssertThrowsError(try ArchiveRunner(options: ArchiveOptions(archive: root), outDirectory: root + "/.", estimator: CropHashEstimator()).run())
+    }
+}
+
+/// Fails its second call (a model error on one unit), answers like CropHashEstimator otherwise.
+final class FailingSecondCall: PoseEstimator, @unchecked Sendable {
+    let inner = CropHashEstimator()
+    var calls = 0
+    var failedWindows = 0
+    var inputShape: ModelInputShape { inner.inputShape }
+    func estimate(crops: UnsafeBufferPointer<UInt8>, count: Int) throws -> [WindowKeypoints] {
+        calls += 1
+        if calls == 2 {
+            failedWindows = count
+            throw ArchiveError(.badResult, path: "model", reason: "out of memory")
+        }
+        return try inner.estimate(crops: crops, count: count)
     }
 }

@@ -95,6 +95,23 @@ final class PlanAndStreamTests: XCTestCase {
         }
     }
 
+    func testStreamOnVideosShorterThanAWindow() throws {
+        for frames in [1, 2] {
+            let short = VideoInfo(width: 40, height: 30, frameCount: frames)
+            let boxes = (0..<frames).map { Detection(frame: $0, box: BoundingBox(x: 5, y: 5, width: 10, height: 20), score: 1, trackID: nil) }
+            let plan = try VideoPlan(entry: testEntry, options: ArchiveOptions(archive: "/"), inputShape: testShape, info: short, detections: boxes)
+            XCTAssertEqual(plan.frames(ofKeyFrame: frames - 1), frames == 1 ? [0, 0, 0] : [0, 1, 1])
+            var emitted: [Int: [UInt8]] = [:]
+            try UnitCropStream(plan: plan) { _ in PatternFrameSource(info: short) }.run { emitted[$0] = $1 }
+            XCTAssertEqual(emitted.count, 1)
+            // Window 0's three crops come from frames [0, 0, 1] (or [0, 0, 0]): the first two are equal.
+            let cropBytes = testShape.width * testShape.height * 3
+            let crops = emitted[0]!
+            XCTAssertEqual(Array(crops[0..<cropBytes]), Array(crops[cropBytes..<2 * cropBytes]))
+            XCTAssertEqual(crops[2 * cropBytes..<3 * cropBytes] == crops[0..<cropBytes], frames == 1)
+        }
+    }
+
     func testStreamSkipsUnitsAndStopsEarly() throws {
         let plan = try plan(unitSize: 4)
         let late = Set(plan.units.filter { $0.lastKeyFrame >= 6 }.map(\.index))
