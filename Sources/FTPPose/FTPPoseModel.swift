@@ -3,6 +3,9 @@
 // model is immutable afterwards and can be shared by threads.
 import PoseTensor
 import SafeTensors
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one forward pass returns.
 public struct FTPPoseOutput: Sendable {
@@ -27,23 +30,60 @@ public final class FTPPoseModel: Sendable {
     public convenience init(contentsOfFile path: String) throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOfFile: path) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-        try self.init(file: file)
+        try self.init(parts: Parts(file: file))
     }
 
-    /// Loads weights received as bytes (e.g. from the coordinator).
+    /// Loads weights received as bytes (e.g. from the coordinator), packing straight from them.
     public convenience init(safetensors bytes: [UInt8]) throws {
-        let file: SafeTensorsFile
-        do { file = try SafeTensorsFile(bytes: bytes) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-        try self.init(file: file)
+        let parts = try bytes.withUnsafeBytes { raw -> Parts in
+            let file: SafeTensorsFile
+            do { file = try SafeTensorsFile(unsafeBorrowing: raw) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
+            return try Parts(file: file)          // copies what it keeps; `file` does not escape
+        }
+        self.init(parts: parts)
     }
 
-    init(file: SafeTensorsFile) throws {
-        let reader = try WeightReader(file: file)
-        config = reader.config
-        backbone = VisionTransformer(reader)
-        encoder = MultiGrainedEncoder(reader)
-        fusion = Fusion(reader)
-        head = Head(reader)
+    /// The checked, packed layers, built before the model value exists.
+    struct Parts {
+        let config: FTPPoseConfig
+        let backbone: VisionTransformer
+        let encoder: MultiGrainedEncoder
+        let fusion: Fusion
+        let head: Head
+
+        init(file: SafeTensorsFile) throws {
+            FTPPoseModel.keepActivationMemory()
+            let reader = try WeightReader(file: file)
+            config = reader.config
+            backbone = VisionTransformer(reader)
+            encoder = MultiGrainedEncoder(reader)
+            fusion = Fusion(reader)
+            head = Head(reader)
+        }
+    }
+
+    init(parts: Parts) {
+        config = parts.config
+        backbone = parts.backbone
+        encoder = parts.encoder
+        fusion = parts.fusion
+        head = parts.head
+    }
+
+    /// Activations are allocated and freed layer by layer (megabytes each). glibc's default hands
+    /// such blocks to mmap and back, so every layer paid page faults and zeroing again (about 8%
+    /// of the CPU time of `s`). Serving them from the heap and not trimming it keeps the pages;
+    /// the resident size then stays at the forward pass's peak. Process-wide, set once.
+    static func keepActivationMemory() {
+        #if canImport(Glibc)
+        // mallopt is declared in malloc.h, which the Glibc module does not export.
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+        _ = mallopt(mmapThreshold, 32 << 20)                        // glibc's largest allowed value
+        _ = mallopt(trimThreshold, 1 << 30)
+        #endif
     }
 
     /// Runs the model. `frames`: B windows of [T, 3, H, W] normalised floats. `prune` overrides the

@@ -25,10 +25,10 @@ struct Fusion {
     /// h1: [B*Nh, D] (becomes u, in place), zc: [B*K_c, D].
     func callAsFunction(_ h1: Matrix, _ zc: Matrix, batch: Int, threads: Int) {
         let d = h1.cols, queries = h1.rows / batch, keys = zc.rows / batch
-        let query = q(normQuery(h1), threads: threads)             // [B*Nh, D]
-        let context = normKeyValue(zc)
+        let query = q(normQuery(h1, threads: threads), threads: threads)             // [B*Nh, D]
+        let context = normKeyValue(zc, threads: threads)
         let key = k(context, threads: threads), value = v(context, threads: threads)   // [B*K_c, D]
-        let attended = Matrix(rows: h1.rows, cols: d)
+        let attended = Matrix(uninitializedRows: h1.rows, cols: d)
         Kernels.attention(
             sequences: batch, queries: queries, keys: keys, heads: heads, headDim: d / heads,
             q: query.pointer, ldq: d, qSequenceStride: queries * d,
@@ -36,7 +36,7 @@ struct Fusion {
             v: value.pointer, ldv: d, vSequenceStride: keys * d,
             out: attended.pointer, ldo: d, outSequenceStride: queries * d, threads: threads)
         proj(attended, into: h1, accumulate: true, threads: threads)   // u = h1 + CrossAttn
-        mlp(normMLP(h1), addingTo: h1, threads: threads)               // u += MLP_f(LN(u))
+        mlp(normMLP(h1, threads: threads), addingTo: h1, threads: threads)               // u += MLP_f(LN(u))
     }
 }
 
@@ -51,7 +51,7 @@ struct Head {
 
     /// u: [B*Nh, D] -> heatmaps [B, J, Nh] (transposed from tokens-by-joints).
     func callAsFunction(_ u: Matrix, batch: Int, threads: Int) -> [Float] {
-        let perToken = fc(norm(u), threads: threads)                   // [B*Nh, J]
+        let perToken = fc(norm(u, threads: threads), threads: threads)                   // [B*Nh, J]
         let joints = fc.outputs, tokens = u.rows / batch
         var heatmaps = [Float](repeating: 0, count: batch * joints * tokens)
         for b in 0..<batch {

@@ -27,7 +27,7 @@ struct Linear {
     }
 
     func callAsFunction(_ x: Matrix, threads: Int) -> Matrix {
-        let y = Matrix(rows: x.rows, cols: outputs)
+        let y = Matrix(uninitializedRows: x.rows, cols: outputs)  // every element written by the GEMM
         self(x, into: y, threads: threads)
         return y
     }
@@ -43,11 +43,19 @@ struct LayerNorm {
         bias = reader.floats(prefix + ".bias")
     }
 
+    /// Rows per task when normalising in parallel.
+    static let rowsPerTask = 256
+
     /// x: [rows, C] -> [rows, C]
-    func callAsFunction(_ x: Matrix) -> Matrix {
+    func callAsFunction(_ x: Matrix, threads: Int) -> Matrix {
         precondition(x.cols == weight.count)
-        let y = Matrix(rows: x.rows, cols: x.cols)
-        Kernels.layerNorm(rows: x.rows, cols: x.cols, x: x.pointer, ldx: x.cols, weight: weight, bias: bias, y: y.pointer, ldy: y.cols)
+        let y = Matrix(uninitializedRows: x.rows, cols: x.cols)
+        let step = LayerNorm.rowsPerTask
+        Parallel.forEach((x.rows + step - 1) / step, threads: threads) { task in
+            let rows = min(step, x.rows - task * step)
+            Kernels.layerNorm(rows: rows, cols: x.cols, x: x.row(task * step), ldx: x.cols, weight: weight, bias: bias,
+                              y: y.row(task * step), ldy: y.cols)
+        }
         return y
     }
 }
@@ -68,7 +76,7 @@ struct SelfAttention {
     func callAsFunction(_ x: Matrix, sequences: Int, addingTo residual: Matrix, threads: Int) {
         let c = proj.outputs, tokens = x.rows / sequences
         let qkvRows = qkv(x, threads: threads)                     // [S*N, 3C]
-        let attended = Matrix(rows: x.rows, cols: c)              // [S*N, C]
+        let attended = Matrix(uninitializedRows: x.rows, cols: c) // [S*N, C], every head writes its columns
         Kernels.attention(
             sequences: sequences, queries: tokens, keys: tokens, heads: heads, headDim: c / heads,
             q: qkvRows.pointer, ldq: 3 * c, qSequenceStride: tokens * 3 * c,
@@ -116,8 +124,8 @@ struct TransformerBlock {
 
     /// x: [S*N, C], updated in place.
     func callAsFunction(_ x: Matrix, sequences: Int, threads: Int) {
-        attention(norm1(x), sequences: sequences, addingTo: x, threads: threads)
-        mlp(norm2(x), addingTo: x, threads: threads)
+        attention(norm1(x, threads: threads), sequences: sequences, addingTo: x, threads: threads)
+        mlp(norm2(x, threads: threads), addingTo: x, threads: threads)
     }
 }
 

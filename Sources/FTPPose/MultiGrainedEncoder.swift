@@ -29,7 +29,7 @@ struct MultiGrainedEncoder {
     func highResolution(_ f: Matrix, batch: Int, keep: Int, threads: Int, timings: StageTimings?) -> (Matrix, [[Int]]) {
         let d = config.mgfeDim, n = config.patchTokens, tokens = config.heatmapTokens, t = config.frames
         // h0 = upsample(f_key) + hr_pos: [B*Hh*Wh, D]
-        let h0 = Matrix(rows: batch * tokens, cols: d)
+        let h0 = Matrix(uninitializedRows: batch * tokens, cols: d)
         Parallel.forEach(batch, threads: threads) { b in
             let key = f.row((b * t + t / 2) * n)
             Kernels.upsampleBilinear(x: key, gridHeight: config.gridHeight, gridWidth: config.gridWidth, channels: d,
@@ -53,7 +53,7 @@ struct MultiGrainedEncoder {
     func lowResolution(_ f: Matrix, batch: Int, keep: Int, threads: Int, timings: StageTimings?) -> (Matrix, [[Int]]) {
         let d = config.mgfeDim, n = config.patchTokens, t = config.frames, tokens = config.lowResTokens
         // c0 = concat_k (f_k + lr_pos + time_embed[k]): [B*T*Hp*Wp, D]
-        let c = Matrix(rows: batch * tokens, cols: d)
+        let c = Matrix(uninitializedRows: batch * tokens, cols: d)
         for b in 0..<batch {
             for k in 0..<t {
                 for i in 0..<n {
@@ -83,7 +83,7 @@ struct MultiGrainedEncoder {
 
     private func gather(_ x: Matrix, _ indices: [[Int]], tokens: Int) -> Matrix {
         let keep = indices.first?.count ?? 0
-        let out = Matrix(rows: indices.count * keep, cols: x.cols)
+        let out = Matrix(uninitializedRows: indices.count * keep, cols: x.cols)
         for (b, rows) in indices.enumerated() {
             Kernels.gatherRows(x: x.row(b * tokens), ldx: x.cols, indices: rows, cols: x.cols, out: out.row(b * keep), ldo: x.cols)
         }

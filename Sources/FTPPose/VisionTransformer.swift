@@ -30,7 +30,7 @@ struct VisionTransformer {
     /// frames: `count` images [3, H, W] back to back -> tokens [count * Hp*Wp, C].
     func callAsFunction(frames: UnsafePointer<Float>, count: Int, threads: Int) -> Matrix {
         let h = config.inputHeight, w = config.inputWidth, p = config.patchSize, n = config.patchTokens
-        let columns = Matrix(rows: count * n, cols: 3 * p * p)     // [F*N, 3*P*P]
+        let columns = Matrix(uninitializedRows: count * n, cols: 3 * p * p)     // [F*N, 3*P*P]
         Parallel.forEach(count, threads: threads) { frame in
             Kernels.im2col(image: frames + frame * 3 * h * w, height: h, width: w, patch: p, padding: 2, out: columns.row(frame * n))
         }
@@ -42,6 +42,6 @@ struct VisionTransformer {
             }
         }
         blocks(x, sequences: count, threads: threads)              // attention within each frame
-        return lastNorm(x)                                         // F_k: [F*N, C]
+        return lastNorm(x, threads: threads)                                         // F_k: [F*N, C]
     }
 }

@@ -42,6 +42,19 @@ public struct PackedMatrix: @unchecked Sendable {
         repack(kMajor: b, ldb: ldb)
     }
 
+    /// The first `columns` output columns, sharing storage (panels are stored column block by
+    /// column block, so a prefix of them is a packed matrix of its own).
+    public func prefix(columns: Int) -> PackedMatrix {
+        precondition(columns >= 0 && columns <= n)
+        return PackedMatrix(n: columns, k: k, storage: storage)
+    }
+
+    private init(n: Int, k: Int, storage: FloatStorage) {
+        self.n = n
+        self.k = k
+        self.storage = storage
+    }
+
     /// Zero-filled room for an `n x k` right-hand side; fill with `repack`.
     public init(n: Int, k: Int) {
         self.n = n
@@ -114,18 +127,13 @@ public enum GEMM {
             let row0 = block * mc, rows = min(mc, m - row0)
             let panel0 = chunk * panelsPerChunk, panelEnd = min(panels, panel0 + panelsPerChunk)
             let col0 = panel0 * nr, colEnd = min(n, panelEnd * nr)
-            // Initial values: bias (plus C when accumulating).
-            for i in 0..<rows {
-                let crow = c + (row0 + i) * ldc
-                if accumulate {
-                    if let bias { for j in col0..<colEnd { crow[j] += bias[j] } }
-                } else if let bias {
-                    for j in col0..<colEnd { crow[j] = bias[j] }
-                } else {
-                    for j in col0..<colEnd { crow[j] = 0 }
+            if k == 0 {
+                for i in 0..<rows {
+                    let crow = c + (row0 + i) * ldc
+                    for j in col0..<colEnd { crow[j] = (accumulate ? crow[j] : 0) + (bias?[j] ?? 0) }
                 }
+                return
             }
-            if k == 0 { return }
             let rowPanels = (rows + mr - 1) / mr
             let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * min(kc, k))
             defer { packedA.deallocate() }
@@ -136,21 +144,37 @@ public enum GEMM {
                 var k0 = 0
                 while k0 < k {
                     let depth = min(kc, k - k0)
+                    // The first K block starts from the bias (plus C when accumulating), later
+                    // blocks from C: one FMA chain per element either way.
+                    let first = k0 == 0
+                    let loadC = !first || accumulate
                     packRows(a: a + row0 * lda + k0, lda: lda, rows: rows, depth: depth, into: packedA)
                     for p in panel0..<panelEnd {
                         let bPanel = w.storage.pointer + p * k * nr + k0 * nr
                         let width = min(nr, n - p * nr)
+                        var start = (Vector(), Vector())
+                        if first, let bias {
+                            if width == nr {
+                                start = (load(bias + p * nr), load(bias + p * nr + 16))
+                            } else {
+                                var padded = [Float](repeating: 0, count: nr)
+                                for j in 0..<width { padded[j] = bias[p * nr + j] }
+                                start = padded.withUnsafeBufferPointer { (load($0.baseAddress!), load($0.baseAddress! + 16)) }
+                            }
+                        }
                         for rp in 0..<rowPanels {
                             let height = min(mr, rows - rp * mr)
                             let cTile = c + (row0 + rp * mr) * ldc + p * nr
                             let aPanel = packedA + rp * mr * depth
                             if height == mr && width == nr {
-                                microKernel(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: ldc)
+                                microKernel(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: ldc, loadC: loadC, start: start)
                             } else {
                                 // Same instructions through a full tile, so edge rows are bitwise equal.
                                 scratch.initialize(repeating: 0, count: mr * nr)
-                                for i in 0..<height { (scratch + i * nr).update(from: cTile + i * ldc, count: width) }
-                                microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr)
+                                if loadC {
+                                    for i in 0..<height { (scratch + i * nr).update(from: cTile + i * ldc, count: width) }
+                                }
+                                microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr, loadC: loadC, start: start)
                                 for i in 0..<height { (cTile + i * ldc).update(from: scratch + i * nr, count: width) }
                             }
                         }
@@ -189,14 +213,21 @@ public enum GEMM {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
 
-    /// c[8][32] += a[depth][8] (broadcast) * b[depth][32]; one FMA chain per element, k in order.
+    /// c[8][32] = start (+ c when `loadC`) + a[depth][8] (broadcast) * b[depth][32]; one FMA chain
+    /// per element, k in order. `start` is the 32 column values every row starts from.
     @inline(never)
-    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+                            loadC: Bool, start: (Vector, Vector)) {
         let c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
-        var x00 = load(c0), x01 = load(c0 + 16), x10 = load(c1), x11 = load(c1 + 16)
-        var x20 = load(c2), x21 = load(c2 + 16), x30 = load(c3), x31 = load(c3 + 16)
-        var x40 = load(c4), x41 = load(c4 + 16), x50 = load(c5), x51 = load(c5 + 16)
-        var x60 = load(c6), x61 = load(c6 + 16), x70 = load(c7), x71 = load(c7 + 16)
+        let s0 = start.0, s1 = start.1
+        var x00 = s0, x01 = s1, x10 = s0, x11 = s1, x20 = s0, x21 = s1, x30 = s0, x31 = s1
+        var x40 = s0, x41 = s1, x50 = s0, x51 = s1, x60 = s0, x61 = s1, x70 = s0, x71 = s1
+        if loadC {
+            x00 = load(c0) + s0; x01 = load(c0 + 16) + s1; x10 = load(c1) + s0; x11 = load(c1 + 16) + s1
+            x20 = load(c2) + s0; x21 = load(c2 + 16) + s1; x30 = load(c3) + s0; x31 = load(c3 + 16) + s1
+            x40 = load(c4) + s0; x41 = load(c4 + 16) + s1; x50 = load(c5) + s0; x51 = load(c5 + 16) + s1
+            x60 = load(c6) + s0; x61 = load(c6 + 16) + s1; x70 = load(c7) + s0; x71 = load(c7 + 16) + s1
+        }
         var pa = a, pb = b
         for _ in 0..<depth {
             let b0 = load(pb), b1 = load(pb + 16)

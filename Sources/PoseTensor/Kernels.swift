@@ -6,9 +6,9 @@
 import Foundation
 
 @inline(__always)
-func loadVector(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+public func loadVector(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
 @inline(__always)
-func storeVector(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
+public func storeVector(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
 
 public enum Kernels {
     public static let layerNormEpsilon: Float = 1e-6
@@ -63,17 +63,26 @@ public enum Kernels {
         for r in 0..<rows {
             let row = x + r * ld
             var maxV = Vector(repeating: -.infinity), j = 0
-            while j < vectorEnd { maxV = pointwiseMax(maxV, loadVector(row + j)); j += 16 }
-            var maximum = maxV.max()
+            while j < vectorEnd { maxV = MathSIMD.maximum(maxV, loadVector(row + j)); j += 16 }
+            var maximum = MathSIMD.maximumLane(maxV)
             while j < cols { maximum = Swift.max(maximum, row[j]); j += 1 }
             let shift = maximum * scale
             var sumV = Vector()
             j = 0
-            while j < vectorEnd {
-                let e = MathSIMD.exp(loadVector(row + j) * scale - shift)
-                storeVector(e, row + j)
-                sumV += e
-                j += 16
+            if scale == 1 {
+                while j < vectorEnd {
+                    let e = MathSIMD.exp(loadVector(row + j) - shift)
+                    storeVector(e, row + j)
+                    sumV += e
+                    j += 16
+                }
+            } else {
+                while j < vectorEnd {
+                    let e = MathSIMD.exp(loadVector(row + j) * scale - shift)
+                    storeVector(e, row + j)
+                    sumV += e
+                    j += 16
+                }
             }
             var sum = sumV.sum()
             if j < cols {

@@ -6,7 +6,7 @@ public enum MathSIMD {
     /// exp(x), Cephes-style: x = n ln2 + r, |r| <= ln2/2, degree-5 polynomial, scale by 2^n.
     @inline(__always)
     public static func exp(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -87.33654), upperBound: Vector(repeating: 88.37626))
+        let x = clamp(input, -87.33654, 88.37626)
         let n = (x * 1.44269504088896341).rounded(.toNearestOrEven)
         var r = x.addingProduct(n, Vector(repeating: -0.693359375))
         r = r.addingProduct(n, Vector(repeating: 2.12194440e-4))
@@ -17,14 +17,16 @@ public enum MathSIMD {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let y = (p * r * r) + r + 1
-        let exponent = (SIMD16<Int32>(n) &+ 127) &<< 23
+        // n is integral and small: adding 1.5 * 2^23 leaves it in the low mantissa bits.
+        let integer = unsafeBitCast(n + 12_582_912, to: SIMD16<Int32>.self) &- 0x4B40_0000
+        let exponent = (integer &+ 127) &<< 23
         return y * unsafeBitCast(exponent, to: Vector.self)
     }
 
     /// erf(x) as x P(x^2) / Q(x^2) on [-4, 4] (the rational approximation used by Eigen/XLA).
     @inline(__always)
     public static func erf(_ input: Vector) -> Vector {
-        let x = input.clamped(lowerBound: Vector(repeating: -4), upperBound: Vector(repeating: 4))
+        let x = clamp(input, -4, 4)
         let x2 = x * x
         var p = x2 * -2.72614225801306e-10 + 2.77068142495902e-08
         p = x2 * p + -2.10102402082508e-06
@@ -38,6 +40,25 @@ public enum MathSIMD {
         q = x2 * q + -7.37332916720468e-03
         q = x2 * q + -1.42647390514189e-02
         return p / q
+    }
+
+    /// The stdlib's generic clamped/pointwiseMin do not vectorise; masked replacement does.
+    @inline(__always)
+    public static func clamp(_ x: Vector, _ low: Float, _ high: Float) -> Vector {
+        let lower = Vector(repeating: low), upper = Vector(repeating: high)
+        let raised = x.replacing(with: lower, where: x .< lower)
+        return raised.replacing(with: upper, where: raised .> upper)
+    }
+
+    @inline(__always)
+    public static func maximum(_ a: Vector, _ b: Vector) -> Vector { a.replacing(with: b, where: a .< b) }
+
+    /// Largest lane (no NaN handling: the inputs are finite).
+    @inline(__always)
+    public static func maximumLane(_ v: Vector) -> Float {
+        var m = v[0]
+        for i in 1..<16 where v[i] > m { m = v[i] }
+        return m
     }
 
     /// 0.5 x (1 + erf(x / sqrt 2)), the exact GELU.

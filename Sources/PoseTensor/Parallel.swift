@@ -1,6 +1,7 @@
 // Splitting independent work over threads. Work items never share a reduction, so results do
 // not depend on how many threads run them (the determinism the cluster relies on).
 import Dispatch
+import Foundation
 
 public enum Parallel {
     /// Carries a closure that touches raw buffers into Dispatch. Safe because every caller hands
@@ -9,8 +10,20 @@ public enum Parallel {
         let body: (Int) -> Void
     }
 
-    /// Runs `body(i)` for `i in 0..<count`; serially when `threads <= 1`, otherwise on Dispatch's
-    /// pool (which sizes itself to the machine's cores).
+    /// Hands out task indices to the workers of one `forEach`.
+    private final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var next = 0
+        func take() -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            next += 1
+            return next - 1
+        }
+    }
+
+    /// Runs `body(i)` for `i in 0..<count`; serially when `threads <= 1`, otherwise on at most
+    /// `threads` workers of Dispatch's pool, each taking the next index until none is left.
     public static func forEach(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if threads <= 1 || count == 1 {
@@ -19,7 +32,14 @@ public enum Parallel {
         }
         withoutActuallyEscaping(body) { escapable in
             let box = UncheckedBody(body: escapable)
-            DispatchQueue.concurrentPerform(iterations: count) { box.body($0) }
+            let counter = Counter()
+            DispatchQueue.concurrentPerform(iterations: min(threads, count)) { _ in
+                while true {
+                    let index = counter.take()
+                    if index >= count { return }
+                    box.body(index)
+                }
+            }
         }
     }
 

@@ -113,6 +113,13 @@ public final class SafeTensorsFile: @unchecked Sendable {
         try self.init(base: UnsafeRawPointer(storage), byteCount: bytes.count, release: { storage.deallocate() })
     }
 
+    /// Parses bytes without copying them: only valid while `buffer` stays alive and unchanged
+    /// (use inside `withUnsafeBytes`, and do not let the value escape).
+    public convenience init(unsafeBorrowing buffer: UnsafeRawBufferPointer) throws {
+        guard let base = buffer.baseAddress else { throw SafeTensorsError.tooSmall(byteCount: 0) }
+        try self.init(base: base, byteCount: buffer.count, release: {})
+    }
+
     private init(base: UnsafeRawPointer, byteCount: Int, release: @escaping () -> Void) throws {
         let header: Header
         do {
@@ -206,9 +213,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 metadata[key] = text
             }
         }
-        var tensors: [SafeTensorInfo] = []
-        for (name, raw) in root where name != "__metadata__" {
-            guard let entry = raw as? [String: Any] else { throw SafeTensorsError.badEntry(tensor: name, reason: "not an object") }
+        // Entries are checked in name order, then ranges in data order, so the tensor an error
+        // names does not depend on dictionary order.
+        var entries: [(name: String, dtype: SafeTensorsDType, shape: [Int], begin: Int, end: Int, expected: Int)] = []
+        for name in root.keys.sorted() where name != "__metadata__" {
+            guard let entry = root[name] as? [String: Any] else { throw SafeTensorsError.badEntry(tensor: name, reason: "not an object") }
             guard let dtypeName = entry["dtype"] as? String else { throw SafeTensorsError.badEntry(tensor: name, reason: "no dtype string") }
             guard let dtype = SafeTensorsDType(rawValue: dtypeName) else { throw SafeTensorsError.unknownDType(tensor: name, dtype: dtypeName) }
             guard let shape = integers(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
@@ -225,15 +234,19 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
             guard !overflow else { throw SafeTensorsError.badEntry(tensor: name, reason: "shape \(shape) overflows") }
-            guard offsets[1] <= dataByteCount else {
-                throw SafeTensorsError.dataOutOfRange(tensor: name, end: offsets[1], dataByteCount: dataByteCount)
-            }
-            guard offsets[1] - offsets[0] == expected else {
-                throw SafeTensorsError.sizeMismatch(tensor: name, expectedBytes: expected, gotBytes: offsets[1] - offsets[0])
-            }
-            tensors.append(SafeTensorInfo(name: name, dtype: dtype, shape: shape, dataRange: offsets[0]..<offsets[1]))
+            entries.append((name, dtype, shape, offsets[0], offsets[1], expected))
         }
-        tensors.sort { ($0.dataRange.lowerBound, $0.dataRange.upperBound, $0.name) < ($1.dataRange.lowerBound, $1.dataRange.upperBound, $1.name) }
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var tensors: [SafeTensorInfo] = []
+        for entry in entries {
+            guard entry.end <= dataByteCount else {
+                throw SafeTensorsError.dataOutOfRange(tensor: entry.name, end: entry.end, dataByteCount: dataByteCount)
+            }
+            guard entry.end - entry.begin == entry.expected else {
+                throw SafeTensorsError.sizeMismatch(tensor: entry.name, expectedBytes: entry.expected, gotBytes: entry.end - entry.begin)
+            }
+            tensors.append(SafeTensorInfo(name: entry.name, dtype: entry.dtype, shape: entry.shape, dataRange: entry.begin..<entry.end))
+        }
         for i in tensors.indices.dropFirst() {
             let previous = tensors[i - 1], current = tensors[i]
             // Empty tensors occupy nothing and cannot overlap.

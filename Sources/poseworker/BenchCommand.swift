@@ -1,8 +1,88 @@
-// poseworker bench: placeholder until its issue lands (see issues); replaced by the real command.
+// poseworker bench: windows per second of the engine, per-stage milliseconds, achieved GFLOPS
+// against the machine's peak, peak memory, and what the build uses (kernel, SIMD width, ISA).
+// Weights are seeded random unless a file is given: speed does not depend on their values.
+import FTPPose
+import Foundation
 import PoseCore
+import PoseTensor
+#if canImport(Glibc)
+import Glibc
+#endif
 
 enum BenchCommand {
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        throw UsageError("'bench' is not available in this build yet")
+        let modelName = try arguments.option("--model") ?? "s"
+        let batch = try arguments.int("--batch", default: 4, range: 1...64)
+        let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        let iterations = try arguments.int("--iterations", default: 3, range: 1...1000)
+        let warmup = try arguments.int("--warmup", default: 1, range: 0...100)
+        let prune = try InferCommand.parsePrune(try arguments.option("--prune"))
+        let compareUnpruned = arguments.flag("--compare-unpruned")
+        let peakPerCore = try arguments.double("--peak-gflops-per-core", default: 256)
+        let kernels = arguments.flag("--kernels")
+        try arguments.finish()
+
+        print(BenchPlatform.describe())
+        if kernels { BenchKernels.run(threads: threads, peakPerCore: peakPerCore) }
+
+        let loadStart = Date()
+        let model: FTPPoseModel
+        if let config = FTPPoseConfig.preset(modelName) {
+            model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: config, seed: 1))
+        } else if FileManager.default.fileExists(atPath: modelName) {
+            model = try FTPPoseModel(contentsOfFile: modelName)
+        } else {
+            throw UsageError("--model must be one of \(FTPPoseConfig.presetNames.joined(separator: ", ")) or a weight file, got \"\(modelName)\"")
+        }
+        let config = model.config
+        print(String(format: "model %@: %.1f M parameters, input %dx%d, T=%d, loaded in %.2f s",
+                     modelName, Double(FTPPoseWeightTable.parameterCount(for: config)) / 1e6, config.inputHeight, config.inputWidth,
+                     config.frames, Date().timeIntervalSince(loadStart)))
+        // Frames in the range of normalised pixels; a cheap hash, values do not affect speed.
+        let frames = (0..<(batch * config.windowInputCount)).map { Float(($0 &* 2_654_435_761) >> 7 & 1023) / 256 - 2 }
+
+        let pruned = (prune?.hr ?? config.pruneHR, prune?.lr ?? config.pruneLR)
+        let prunedRate = try measure(model, frames: frames, batch: batch, prune: pruned, threads: threads, iterations: iterations,
+                                     warmup: warmup, peakPerCore: peakPerCore)
+        if compareUnpruned {
+            let unprunedRate = try measure(model, frames: frames, batch: batch, prune: (1, 1), threads: threads, iterations: iterations,
+                                           warmup: warmup, peakPerCore: peakPerCore)
+            print(String(format: "pruned %d,%d vs unpruned: %.2fx windows/s", pruned.0, pruned.1, prunedRate / unprunedRate))
+        }
+        print(String(format: "peak memory (maxrss): %.0f MiB", BenchPlatform.peakResidentMiB()))
+        return 0
+    }
+
+    /// Runs `iterations` timed forward passes after `warmup`; prints and returns windows/s.
+    static func measure(_ model: FTPPoseModel, frames: [Float], batch: Int, prune: (Int, Int), threads: Int, iterations: Int,
+                        warmup: Int, peakPerCore: Double) throws -> Double {
+        for _ in 0..<warmup { _ = try model.forward(frames: frames, batch: batch, prune: prune, threads: threads) }
+        let timings = StageTimings()
+        var seconds: [Double] = []
+        let cpuStart = BenchPlatform.cpuSeconds()
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try model.forward(frames: frames, batch: batch, prune: prune, threads: threads, timings: timings)
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        let cpu = (BenchPlatform.cpuSeconds() - cpuStart) / Double(iterations)
+        let best = seconds.min()!, mean = seconds.reduce(0, +) / Double(iterations)
+        let median = seconds.sorted()[iterations / 2]
+        let rate = Double(batch) / mean
+        let flops = model.config.flopsPerWindow(pruneHR: prune.0, pruneLR: prune.1)
+        let gflops = flops * Double(batch) / mean / 1e9
+        let peak = peakPerCore * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount))
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
+        print(String(format: "prune %d,%d  batch %d  threads %d: %.2f windows/s mean; best %.2f, median %.2f (batch ms: mean %.1f, best %.1f; %d runs; load average %.2f)",
+                     prune.0, prune.1, batch, threads, rate, Double(batch) / best, Double(batch) / median, mean * 1000, best * 1000,
+                     iterations, load[0]))
+        print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f windows per CPU-second, %.0f GFLOPS per busy core",
+                     cpu * 1000, cpu / mean, Double(batch) / cpu, flops * Double(batch) / cpu / 1e9))
+        print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved = %.0f%% of %.0f GFLOPS peak",
+                     flops / 1e9, gflops, 100 * gflops / peak, peak))
+        let stages = Stage.allCases.map { String(format: "%@ %.1f", $0.rawValue, timings.total($0) / Double(iterations) * 1000) }
+        print("  ms per batch by stage: " + stages.joined(separator: ", ") + " (branches overlap; DPC is inside them)")
+        return rate
     }
 }

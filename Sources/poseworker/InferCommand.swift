@@ -1,8 +1,76 @@
-// poseworker infer: placeholder until its issue lands (see issues); replaced by the real command.
+// poseworker infer: runs FTP-Pose on frames from a safetensors file and writes heatmaps, kept
+// token indices and keypoints to another (the format of the golden fixtures), so any input can be
+// compared with the Python reference.
+import FTPPose
+import Foundation
 import PoseCore
+import SafeTensors
 
 enum InferCommand {
+    /// Windows per forward pass: bounds memory on large inputs; results do not depend on it.
+    static let batchMax = 4
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        throw UsageError("'infer' is not available in this build yet")
+        let weightsPath = try arguments.required("--weights")
+        let inputPath = try arguments.required("--input")
+        let outputPath = try arguments.required("--output")
+        let prune = try parsePrune(try arguments.option("--prune"))
+        let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        try arguments.finish()
+
+        let model: FTPPoseModel
+        do { model = try FTPPoseModel(contentsOfFile: weightsPath) } catch { throw FileError(path: weightsPath, underlying: error) }
+        let config = model.config
+        let input: SafeTensorsFile
+        do { input = try SafeTensorsFile(contentsOfFile: inputPath) } catch { throw FileError(path: inputPath, underlying: error) }
+        guard input.contains("frames") else { throw UsageError("\(inputPath): no tensor named \"frames\"") }
+        let info = try input.info("frames")
+        let expected = [config.frames, 3, config.inputHeight, config.inputWidth]
+        guard info.dtype == .f32, info.shape.count == 5, Array(info.shape.dropFirst()) == expected, info.shape[0] > 0 else {
+            throw UsageError("\(inputPath): frames must be F32 [B, \(expected.map(String.init).joined(separator: ", "))] for this model, got \(info.dtype.rawValue) \(info.shape)")
+        }
+        let batch = info.shape[0]
+        let frames = try input.floats("frames")
+        let pruneHR = prune?.hr ?? config.pruneHR, pruneLR = prune?.lr ?? config.pruneLR
+        var heatmaps: [Float] = [], keypoints: [Float] = [], highRes: [Int32] = [], lowRes: [Int32] = []
+        var start = 0
+        while start < batch {
+            let count = min(batchMax, batch - start)
+            let slice = Array(frames[(start * config.windowInputCount)..<((start + count) * config.windowInputCount)])
+            let output = try model.forward(frames: slice, batch: count, prune: (pruneHR, pruneLR), threads: threads)
+            heatmaps += output.heatmaps
+            keypoints += output.keypoints
+            highRes += output.highResIndices.flatMap { $0.map(Int32.init) }
+            lowRes += output.lowResIndices.flatMap { $0.map(Int32.init) }
+            start += count
+        }
+        var writer = SafeTensorsWriter(metadata: ["prune": "\(pruneHR),\(pruneLR)", "ftp_pose.config": config.json])
+        writer.add("heatmaps", shape: [batch, config.numJoints, config.heatmapHeight, config.heatmapWidth], floats: heatmaps)
+        writer.add("idx_hr", shape: [batch, config.keptHighRes(prune: pruneHR)], int32s: highRes)
+        writer.add("idx_lr", shape: [batch, config.keptLowRes(prune: pruneLR)], int32s: lowRes)
+        writer.add("keypoints", shape: [batch, config.numJoints, 3], floats: keypoints)
+        try writer.write(toFile: outputPath)
+        print("infer: \(batch) window(s), prune \(pruneHR),\(pruneLR) -> \(outputPath)")
+        return 0
+    }
+
+    /// "HR,LR" with both ratios at least 1.
+    static func parsePrune(_ text: String?) throws -> (hr: Int, lr: Int)? {
+        guard let text else { return nil }
+        let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let hr = parts[0], let lr = parts[1], hr >= 1, lr >= 1 else {
+            throw UsageError("--prune must be two ratios HR,LR of at least 1 (e.g. 6,6 or 1,1), got \"\(text)\"")
+        }
+        return (hr, lr)
+    }
+}
+
+/// A file that could not be used, with the reason (exit status 1, unlike usage errors).
+struct FileError: Error, CustomStringConvertible {
+    let path: String
+    let underlying: any Error
+    var description: String {
+        let reason = "\(underlying)"
+        return reason.hasPrefix("cannot open \(path)") ? reason : "\(path): \(reason)"
     }
 }

@@ -51,6 +51,22 @@ final class ModelBehaviourTests: XCTestCase {
         XCTAssertEqual(fast, fast.sorted())
     }
 
+    func testLowerTriangleDPCEqualsFullMatrixBitForBit() {
+        var generator = FTPPoseWeights.Generator(seed: 21)
+        for (n, d) in [(1, 4), (3, 8), (17, 5), (100, 16), (300, 24)] {
+            var x = (0..<(n * d)).map { _ in generator.truncatedNormal() }
+            if n >= 40 { for j in 0..<d { x[30 * d + j] = x[7 * d + j] } }      // duplicate tokens: equal densities
+            let (full, lower) = x.withUnsafeBufferPointer { xb -> ([Float], [Float]) in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+                defer { scratch.deallocate() }
+                let full = DensityPeaks.scores(x: xb.baseAddress!, count: n, dim: d, ldx: d, knnK: 5, tau: 1, scratch: scratch)
+                let lower = DensityPeaks.lowerTriangleScores(x: xb.baseAddress!, count: n, dim: d, ldx: d, knnK: 5, tau: 1, scratch: scratch)
+                return (full, lower)
+            }
+            XCTAssertEqual(full.map(\.bitPattern), lower.map(\.bitPattern), "n \(n)")
+        }
+    }
+
     func testTopKBreaksTiesByLowerIndex() {
         XCTAssertEqual(DensityPeaks.topK([1, 3, 3, 2, 3], keep: 2), [1, 2])
         XCTAssertEqual(DensityPeaks.topK([5, 1, 5, 5], keep: 3), [0, 2, 3])

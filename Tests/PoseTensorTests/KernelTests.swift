@@ -28,7 +28,8 @@ func assertClose(_ a: [Float], _ b: [Float], relative: Float, _ message: String 
 final class KernelTests: XCTestCase {
     func testGEMMMatchesReferenceOnEdgeShapes() {
         var rng = SplitMix(state: 1)
-        let shapes = [(1, 1, 1), (7, 33, 5), (8, 32, 256), (9, 31, 257), (97, 65, 300), (20, 100, 600), (3, 17, 0)]
+        var shapes = [(1, 1, 1), (7, 33, 5), (8, 32, 256), (9, 31, 257), (97, 65, 300), (20, 100, 600), (3, 17, 0)]
+        for _ in 0..<8 { shapes.append((Int.random(in: 1...120, using: &rng), Int.random(in: 1...90, using: &rng), Int.random(in: 1...700, using: &rng))) }
         for (m, n, k) in shapes {
             let a = rng.floats(m * k), w = rng.floats(n * k), bias = rng.floats(n)
             let packed = w.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }

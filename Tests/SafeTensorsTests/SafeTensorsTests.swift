@@ -29,6 +29,17 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(Set(file.names), ["weights", "indices", "bytes", "wide", "long", "empty"])
     }
 
+    func testBorrowedBytesReadTheSameAsCopiedBytes() throws {
+        let bytes = sample()
+        let values = try bytes.withUnsafeBytes { raw -> [Float] in
+            let file = try SafeTensorsFile(unsafeBorrowing: raw)
+            XCTAssertEqual(file.metadata["prune"], "6,6")
+            return try file.floats("weights")
+        }
+        XCTAssertEqual(values, try SafeTensorsFile(bytes: bytes).floats("weights"))
+        XCTAssertThrowsError(try Array(bytes.prefix(20)).withUnsafeBytes { try SafeTensorsFile(unsafeBorrowing: $0) })
+    }
+
     func testRoundTripFromMappedFile() throws {
         let path = NSTemporaryDirectory() + "safetensors-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).safetensors"
         defer { try? FileManager.default.removeItem(atPath: path) }

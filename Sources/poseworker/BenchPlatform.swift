@@ -1,0 +1,69 @@
+// What the bench reports about the machine and the build: CPU vector extensions, the kernel the
+// engine was compiled with, peak resident memory.
+import Foundation
+import PoseTensor
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum BenchPlatform {
+    static func describe() -> String {
+        let flags = cpuFlags()
+        let isa = flags.contains("avx512f") ? "AVX-512 (avx512f" + (flags.contains("avx512bf16") ? ", avx512_bf16" : "") + ")"
+            : flags.contains("avx2") ? "AVX2 (no AVX-512: SIMD16 splits into two 8-wide halves, slower)" : "no AVX2/AVX-512 detected"
+        #if arch(x86_64)
+        let arch = "x86_64"
+        #elseif arch(arm64)
+        let arch = "arm64"
+        #else
+        let arch = "other"
+        #endif
+        return """
+        engine: packed GEMM \(GEMM.mr)x\(GEMM.nr) micro-kernel, SIMD\(Vector.scalarCount)<Float> accumulators, KC \(GEMM.kc), MC \(GEMM.mc), no BLAS; vectorised exp/erf
+        cpu: \(arch), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(isa)
+        """
+    }
+
+    static func cpuFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
+    }
+
+    /// User + system CPU time of the process: on a shared machine it shows the work apart from
+    /// the waiting.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func peakResidentMiB() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+}
+
+/// GEMM alone on a large square-ish shape: the engine's ceiling.
+enum BenchKernels {
+    static func run(threads: Int, peakPerCore: Double) {
+        let m = 2304, n = 3072, k = 768
+        let a = Matrix(rows: m, cols: k), c = Matrix(rows: m, cols: n)
+        for i in 0..<a.count { a.pointer[i] = Float(i % 7) * 0.1 }
+        let wValues = (0..<(n * k)).map { Float($0 % 5) * 0.01 }
+        let w = wValues.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
+        for t in Set([1, threads]).sorted() {
+            GEMM.multiply(m: m, a: a.pointer, lda: k, w: w, bias: nil, c: c.pointer, ldc: n, threads: t)
+            var best = Double.infinity
+            for _ in 0..<3 {
+                let start = DispatchTime.now().uptimeNanoseconds
+                GEMM.multiply(m: m, a: a.pointer, lda: k, w: w, bias: nil, c: c.pointer, ldc: n, threads: t)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let gflops = 2 * Double(m) * Double(n) * Double(k) / best / 1e9
+            print(String(format: "GEMM %dx%dx%d, %d thread(s): %.0f GFLOPS (%.0f%% of %.0f peak)", m, n, k, t, gflops,
+                         100 * gflops / (peakPerCore * Double(t)), peakPerCore * Double(t)))
+        }
+    }
+}
