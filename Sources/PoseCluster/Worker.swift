@@ -321,9 +321,12 @@ public final class Worker: @unchecked Sendable {
             log("test hook POSECLUSTER_TEST_POISON: aborting on \(unit.id)")
             abort()
         }
-        let crops: [UInt8]
+        var crops: [UInt8] = []
         do {
-            crops = try unit.crops.decode(windows: unit.windowCount, shape: unit.inputShape, limits: config.wire)
+            // A null worker measures the coordinator: it does not spend the shared CPU on decoding.
+            if config.nullServiceMs == nil {
+                crops = try unit.crops.decode(windows: unit.windowCount, shape: unit.inputShape, limits: config.wire)
+            }
         } catch {
             send(.fail(UnitFailure(id: unit.id, leaseID: unit.leaseID, reason: "cannot decode the crops: \(error)")))
             return
