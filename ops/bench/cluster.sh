@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Cluster benchmarks (docs/BENCHMARKS.md, "Cluster"), on loopback, release build:
-#   1. overhead: `posecoord run --threads 1` vs one cluster worker with --threads 1, same
+#   1. overhead: `poseworker bench`, `posecoord run --threads 1` and one cluster worker with --threads 1, same
 #      model (demo) and batch (4), same archive: windows/s side by side;
 #   2. capacity: null workers (--null-model --service-ms 0): units/s accepted and windows/s
 #      fed (decode + crop + compress + send) by the coordinator;
@@ -42,8 +42,9 @@ cluster() {
 }
 
 if [[ $what == overhead || $what == all ]]; then
-    "$BIN/posecoord" synth --out "$work/small" --videos 2 --frames 40 --people 2 --size 320x240 > /dev/null 2>&1
-    echo "== overhead: one process vs one cluster worker (demo model, batch 4, 1 thread)"
+    "$BIN/posecoord" synth --out "$work/small" --videos 4 --frames 60 --people 3 --size 320x240 > /dev/null 2>&1
+    echo "== overhead: the engine alone, one process, one cluster worker (demo model, batch 4, 1 thread)"
+    "$BIN/poseworker" bench --model demo --batch 4 --threads 1 2>&1 | grep "windows/s" | sed 's/^/bench:   /' || true
     start=$(date +%s.%N)
     "$BIN/posecoord" run --archive "$work/small" --out "$work/run" --threads 1 > /dev/null 2>&1
     end=$(date +%s.%N)
