@@ -252,14 +252,26 @@ public final class Worker: @unchecked Sendable {
             log("joined \(config.coordinator) as session \(welcome.sessionID), model \(welcome.model.variant) \(welcome.model.sha256.hex.prefix(12))")
             if estimator?.sha == welcome.model.sha256 || config.nullServiceMs != nil {
                 ready()
-            } else if let cached = readCachedModel(welcome.model.sha256) {
-                loadModel(cached, sha: welcome.model.sha256)
-            } else {
-                state = .downloading
-                download = []
-                download.reserveCapacity(Int(welcome.model.byteCount))
-                log("fetching the model (\(welcome.model.byteCount) bytes)")
-                send(.modelRequest(ModelRequest(sha256: welcome.model.sha256, offset: 0)))
+                return
+            }
+            // Reading, hashing and loading a large model take seconds: off the loop thread, so
+            // heartbeats keep going and the coordinator does not count us as lost.
+            state = .downloading
+            let model = welcome.model
+            let thisGeneration = generation
+            DispatchQueue.global().async { [loop, unowned self] in
+                let cached = self.readCachedModel(model.sha256)
+                loop.execute {
+                    guard thisGeneration == self.generation, self.state == .downloading else { return }
+                    if let cached {
+                        self.loadModel(cached, sha: model.sha256)
+                    } else {
+                        self.download = []
+                        self.download.reserveCapacity(Int(model.byteCount))
+                        self.log("fetching the model (\(model.byteCount) bytes)")
+                        self.send(.modelRequest(ModelRequest(sha256: model.sha256, offset: 0)))
+                    }
+                }
             }
         case (.downloading, .modelChunk(let chunk)):
             guard let model = welcome?.model, chunk.sha256 == model.sha256, chunk.offset == UInt64(download.count),
@@ -269,16 +281,21 @@ public final class Worker: @unchecked Sendable {
             }
             download += chunk.bytes
             if chunk.isLast {
-                let digest = SHA256.hash(download)
-                guard digest == model.sha256 else {
-                    protocolError("the model received hashes to \(digest.hex.prefix(12)), expected \(model.sha256.hex.prefix(12))")
-                    download = []
-                    return
-                }
-                storeCachedModel(download, sha: digest)
                 let bytes = download
                 download = []
-                loadModel(bytes, sha: digest)
+                let thisGeneration = generation
+                DispatchQueue.global().async { [loop, unowned self] in
+                    let digest = SHA256.hash(bytes)
+                    if digest == model.sha256 { self.storeCachedModel(bytes, sha: digest) }
+                    loop.execute {
+                        guard thisGeneration == self.generation else { return }
+                        guard digest == model.sha256 else {
+                            self.protocolError("the model received hashes to \(digest.hex.prefix(12)), expected \(model.sha256.hex.prefix(12))")
+                            return
+                        }
+                        self.loadModel(bytes, sha: digest)
+                    }
+                }
             }
         case (.ready, .unit(let unit)):
             received(unit)
@@ -294,18 +311,27 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Builds the estimator on another thread, then goes ready on the loop thread.
     private func loadModel(_ bytes: [UInt8], sha: SHA256Digest) {
-        do {
+        let thisGeneration = generation
+        let (makeEstimator, threads, batch) = (self.makeEstimator, config.threads, config.batchWindows)
+        DispatchQueue.global().async { [loop, unowned self] in
             let start = Date()
-            let value = try makeEstimator(bytes, config.threads, config.batchWindows)
-            estimator = (sha, value)
-            estimatorBox.value = value
-            log("model loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
-            ready()
-        } catch {
-            log("cannot load the model \(sha.hex.prefix(12)): \(error)")
-            exitCode = 1
-            finish()
+            let result = Result { try makeEstimator(bytes, threads, batch) }
+            let seconds = Date().timeIntervalSince(start)
+            loop.execute {
+                switch result {
+                case .success(let value):
+                    self.estimator = (sha, value)
+                    self.estimatorBox.value = value
+                    self.log("model loaded in \(String(format: "%.2f", seconds)) s")
+                    if thisGeneration == self.generation, self.state == .downloading { self.ready() }
+                case .failure(let error):
+                    self.log("cannot load the model \(sha.hex.prefix(12)): \(error)")
+                    self.exitCode = 1
+                    self.finish()
+                }
+            }
         }
     }
 
