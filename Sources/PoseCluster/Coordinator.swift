@@ -118,6 +118,7 @@ public final class Coordinator: @unchecked Sendable {
         loop = EventLoop()
         startMs = loop.nowMs
         scheduler = Scheduler(limits: config.scheduler, now: Int64(startMs))
+        scheduler.checksInvariants = ProcessInfo.processInfo.environment["POSECLUSTER_CHECK_INVARIANTS"] == "1"
         try FileManager.default.createDirectory(atPath: config.outDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         lockFD = open(config.stateDirectory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -232,6 +233,30 @@ public final class Coordinator: @unchecked Sendable {
         let actions = scheduler.handle(event, now: nowMs)
         for action in actions { perform(action) }
         grantPermits()
+        if checksInvariants { invariants() }
+    }
+
+    /// Run `invariants()` (and the scheduler's) after every event: tests set POSECLUSTER_CHECK_INVARIANTS=1.
+    let checksInvariants = ProcessInfo.processInfo.environment["POSECLUSTER_CHECK_INVARIANTS"] == "1"
+
+    /// The coordinator's own bookkeeping agrees with itself and with the scheduler.
+    func invariants() {
+        precondition(permitsOutstanding >= 0, "more units produced than permitted: \(permitsOutstanding)")
+        precondition(unitPayloads.count == scheduler.queuedCount + scheduler.leasedCount,
+                     "\(unitPayloads.count) unit payloads kept, scheduler has \(scheduler.queuedCount) queued + \(scheduler.leasedCount) leased")
+        precondition(unitPayloads.count <= config.scheduler.unitsQueuedMax + scheduler.inFlightCount,
+                     "\(unitPayloads.count) payloads exceed unitsQueuedMax + in flight: memory must follow the in-flight window")
+        precondition(pendingResults.isEmpty, "results left unjudged: \(pendingResults.count)")
+        for (fd, session) in sessions {
+            precondition(session.connection.fd == fd && !session.connection.isClosed, "session \(session.id) on a closed or moved fd")
+        }
+        for (id, session) in workersByID {
+            precondition(session.workerID == id && session.state == .worker && sessions[session.connection.fd] === session,
+                         "worker \(id) not a live worker session")
+        }
+        for (index, video) in videos where video.done {
+            precondition(video.results == nil && reports[index] != nil, "video \(index) done without its report, or still holding results")
+        }
     }
 
     private func grantPermits() {

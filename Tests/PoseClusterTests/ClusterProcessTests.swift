@@ -50,7 +50,8 @@ final class ClusterProcessTests: ClusterTestCase {
         let httpPort = try httpPort ?? freePort()
         let child = try start(name, "posecoord", ["serve", "--archive", archive, "--out", out,
                                                   "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)",
-                                                  "--heartbeat-ms", "250"] + unitSize + extra, environment: environment)
+                                                  "--heartbeat-ms", "250"] + unitSize + extra,
+                          environment: environment.merging(["POSECLUSTER_CHECK_INVARIANTS": "1"]) { a, _ in a })
         waitUntil(timeout: 30, "the coordinator to answer /status") { status(httpPort: httpPort) != nil || !child.isRunning }
         return Coordinator(child: child, port: port, httpPort: httpPort)
     }
