@@ -196,7 +196,8 @@ final class ClusterProcessTests: ClusterTestCase {
         try "not the token at all".write(toFile: wrongFile, atomically: true, encoding: .utf8)
         let coordinator = try startCoordinator(archive: archive, out: out,
                                                extra: ["--token-file", tokenFile, "--handshake-timeout-ms", "500"])
-        let null = ["--null-model", "--service-ms", "100", "--credits", "2"]
+        // Slow enough (about 8 s for the job) that it is still running through every check below.
+        let null = ["--null-model", "--service-ms", "250", "--credits", "2"]
         try startWorker("good", port: coordinator.port, extra: null + ["--token-file", tokenFile])
         waitUntil(timeout: 60, "the good worker's first unit") { jobCount(coordinator, "unitsAccepted") >= 1 }
 
@@ -217,6 +218,19 @@ final class ClusterProcessTests: ClusterTestCase {
         // A plausible 1 MiB frame that an unauthenticated peer starts to send: cut off at handshakeBytesMax.
         XCTAssertTrue(try peerIsClosed(endpoint, sending: [0x00, 0x10, 0x00, 0x00, 10, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 100_000)),
                       "a large frame before the handshake")
+
+        // Seeing it: the terminal status, Prometheus metrics and the HTML page, while the job runs.
+        let (statusCode, statusText) = try runToEnd("status", "posecoord", ["status", "127.0.0.1:\(coordinator.httpPort)"], timeout: 20)
+        XCTAssertEqual(statusCode, 0, statusText)
+        XCTAssertTrue(statusText.contains("posecluster running") && statusText.contains("good"), statusText)
+        let metrics = try HTTPClient.get(Endpoint(host: "127.0.0.1", port: coordinator.httpPort), path: "/metrics")
+        let metricsText = String(decoding: metrics.body, as: UTF8.self)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metricsText.contains("# TYPE posecluster_units_accepted_total counter"), metricsText)
+        XCTAssertTrue(metricsText.contains("posecluster_workers 1\n"), metricsText)
+        let page = try HTTPClient.get(Endpoint(host: "127.0.0.1", port: coordinator.httpPort), path: "/")
+        XCTAssertTrue(String(decoding: page.body, as: UTF8.self).contains("<h1>posecluster: running</h1>"))
+        XCTAssertGreaterThanOrEqual(jobCount(coordinator, "connectionsRejected"), 5)
 
         // Still serving: the job finishes with the good worker, and nothing grew without bound.
         XCTAssertLessThan(residentMegabytes(coordinator.child.pid) ?? 0, 1024)
