@@ -35,14 +35,14 @@ enum ServeCommand {
         }
         let threshold = try arguments.double("--det-threshold", default: 0.2)
         let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
-        var config = (limits: ClusterLimits(), ())
+        var limits = ClusterLimits()
         let leaseMs = try arguments.int("--lease-ms", default: 300_000, range: 100...86_400_000)
         let heartbeatMs = try arguments.int("--heartbeat-ms", default: 1_000, range: 10...600_000)
         let attempts = try arguments.int("--attempts", default: 3, range: 1...100)
         let unitsAhead = try arguments.int("--units-ahead", default: 64, range: 1...100_000)
         let producers = try arguments.int("--producers", default: 2, range: 1...64)
-        config.limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
-        config.limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
+        limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
+        limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
         try arguments.finish()
 
         try ArchiveRunner.prepareOutput(out, archive: archive)
@@ -56,7 +56,7 @@ enum ServeCommand {
         var coordinatorConfig = CoordinatorConfig(
             archiveOptions: options, outDirectory: out, stateDirectory: state, listen: listen, http: http,
             weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
-        coordinatorConfig.limits = config.limits
+        coordinatorConfig.limits = limits
         coordinatorConfig.scheduler.leaseDurationMs = Int64(leaseMs)
         coordinatorConfig.scheduler.heartbeatIntervalMs = Int64(heartbeatMs)
         coordinatorConfig.scheduler.attemptsMax = attempts
