@@ -7,16 +7,16 @@ public struct ClusterLimits: Sendable, Equatable {
     public var connectionsMax = 1024
     /// A peer must finish HELLO/AUTH within this time or is dropped.
     public var handshakeTimeoutMs = 5_000
+    /// Most bytes a peer may have buffered with us before its handshake is done (HELLO and AUTH are small).
+    public var handshakeBytesMax = 64 * 1024
     /// Most bytes waiting in one connection's send queue before the peer counts as stuck.
     public var outboundBytesMax = 256 * 1024 * 1024
     /// Worker heartbeat period; the coordinator's lease and silence limits are multiples of it.
     public var heartbeatIntervalMs = 1_000
     /// A worker silent this long is treated as gone (its units go back to the queue).
     public var peerSilenceMaxMs = 10_000
-    /// Units prepared (decoded, cropped, compressed) ahead of what workers asked for.
-    public var unitsAheadMax = 64
-    /// Units one worker may hold at once, whatever it advertises.
-    public var unitsInFlightPerWorkerMax = 64
+    // Units prepared ahead of the workers and units per worker are the scheduler's limits
+    // (SchedulerLimits.unitsQueuedMax, creditsPerWorkerMax), set by `posecoord serve`.
     /// Bytes of one MODEL chunk.
     public var modelChunkBytes = 1 << 20
     /// Worker reconnect backoff, first delay and cap.
@@ -35,7 +35,7 @@ public struct ClusterLimits: Sendable, Equatable {
         try check(connectionsMax >= 1, "connectionsMax must be at least 1")
         try check(handshakeTimeoutMs >= 100, "handshakeTimeoutMs must be at least 100")
         try check(peerSilenceMaxMs >= 3 * heartbeatIntervalMs, "peerSilenceMaxMs must be at least 3 heartbeats")
-        try check(unitsAheadMax >= 1 && unitsInFlightPerWorkerMax >= 1, "unitsAheadMax and unitsInFlightPerWorkerMax must be positive")
+        try check(handshakeBytesMax >= 4096, "handshakeBytesMax must be at least 4096 (a HELLO must fit)")
         try check(reconnectDelayMinMs >= 1 && reconnectDelayMaxMs >= reconnectDelayMinMs, "reconnect delays must satisfy 1 <= min <= max")
         try check(modelChunkBytes >= 4096 && modelChunkBytes <= outboundBytesMax, "modelChunkBytes must be in 4096...outboundBytesMax")
     }

@@ -32,6 +32,8 @@ public struct CoordinatorConfig: Sendable {
     public var wire = WireLimits()
     /// Extra text that identifies the job in the journal (options that change the outputs).
     public var fingerprintExtra: String = ""
+    /// Videos decoded and cropped at once.
+    public var producerLanes = 2
 
     public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
                 http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
@@ -94,6 +96,11 @@ public final class Coordinator: @unchecked Sendable {
     private var recentWindows: [(ms: UInt64, windows: Int)] = []
     private var windowsKnown = 0
     private var restoredAccepted = 0
+    private var restoredWindows = 0
+    private var firstLeaseMs: UInt64?
+    private var lastHeartbeatMs: UInt64 = 0
+    private var jobReportDirty = false
+    private var heartbeatSequence: UInt64 = 0
     private var windowsDone = 0
     private var unitsKnown = 0
     private var closedBytesSent: UInt64 = 0
@@ -111,6 +118,7 @@ public final class Coordinator: @unchecked Sendable {
         loop = EventLoop()
         startMs = loop.nowMs
         scheduler = Scheduler(limits: config.scheduler, now: Int64(startMs))
+        scheduler.checksInvariants = ProcessInfo.processInfo.environment["POSECLUSTER_CHECK_INVARIANTS"] == "1"
         try FileManager.default.createDirectory(atPath: config.outDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: config.stateDirectory, withIntermediateDirectories: true)
         lockFD = open(config.stateDirectory + "/lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -178,7 +186,7 @@ public final class Coordinator: @unchecked Sendable {
             + ", model \(config.model.variant) \(config.model.sha256.hex.prefix(12)), state \(config.stateDirectory)")
         let skipping = restored.mapValues { Set($0.accepted.keys).union($0.failed.keys) }
         producer = UnitProducer(options: config.archiveOptions, inputShape: config.model.inputShape,
-                                watchIntervalMs: config.watchIntervalMs, skipping: skipping) { [loop, unowned self] event in
+                                watchIntervalMs: config.watchIntervalMs, lanes: config.producerLanes, skipping: skipping) { [loop, unowned self] event in
             loop.execute { self.producerEvent(event) }
         }
         loop.every(200) { [unowned self] in self.tick() }
@@ -225,6 +233,30 @@ public final class Coordinator: @unchecked Sendable {
         let actions = scheduler.handle(event, now: nowMs)
         for action in actions { perform(action) }
         grantPermits()
+        if checksInvariants { invariants() }
+    }
+
+    /// Run `invariants()` (and the scheduler's) after every event: tests set POSECLUSTER_CHECK_INVARIANTS=1.
+    let checksInvariants = ProcessInfo.processInfo.environment["POSECLUSTER_CHECK_INVARIANTS"] == "1"
+
+    /// The coordinator's own bookkeeping agrees with itself and with the scheduler.
+    func invariants() {
+        precondition(permitsOutstanding >= 0, "more units produced than permitted: \(permitsOutstanding)")
+        precondition(unitPayloads.count == scheduler.queuedCount + scheduler.leasedCount,
+                     "\(unitPayloads.count) unit payloads kept, scheduler has \(scheduler.queuedCount) queued + \(scheduler.leasedCount) leased")
+        precondition(unitPayloads.count <= config.scheduler.unitsQueuedMax + scheduler.inFlightCount,
+                     "\(unitPayloads.count) payloads exceed unitsQueuedMax + in flight: memory must follow the in-flight window")
+        precondition(pendingResults.isEmpty, "results left unjudged: \(pendingResults.count)")
+        for (fd, session) in sessions {
+            precondition(session.connection.fd == fd && !session.connection.isClosed, "session \(session.id) on a closed or moved fd")
+        }
+        for (id, session) in workersByID {
+            precondition(session.workerID == id && session.state == .worker && sessions[session.connection.fd] === session,
+                         "worker \(id) not a live worker session")
+        }
+        for (index, video) in videos where video.done {
+            precondition(video.results == nil && reports[index] != nil, "video \(index) done without its report, or still holding results")
+        }
     }
 
     private func grantPermits() {
@@ -247,6 +279,7 @@ public final class Coordinator: @unchecked Sendable {
                 inputShape: config.model.inputShape, windowCount: stored.windows, crops: stored.payload)
             session.send(.unit(message))
             session.leasesReceived += 1
+            if firstLeaseMs == nil { firstLeaseMs = loop.nowMs }
             _ = speculative
         case .accept(let unit, let worker, let lease):
             guard let keypoints = pendingResults.removeValue(forKey: lease) else {
@@ -267,9 +300,10 @@ public final class Coordinator: @unchecked Sendable {
         case .jobComplete:
             completeJob()
         case .disconnect(let worker, let reason):
+            // REJECT, not BYE: the worker may reconnect (a stalled worker that wakes up is welcome back).
             if let session = workersByID.removeValue(forKey: worker) {
                 log("worker \(session.describe) disconnected: \(reason)")
-                session.sendAndClose(.bye(Bye(reason: reason)), reason: reason)
+                session.sendAndClose(.reject(Reject(code: .other, reason: String(reason.prefix(1000)))), reason: reason)
             }
         case .workerDrained(let worker):
             if let session = workersByID[worker] {
@@ -339,9 +373,8 @@ public final class Coordinator: @unchecked Sendable {
         videoSummaries[index] = summary(of: video, index: index)
         video.results = nil
         videos[index] = video
-        if config.watchIntervalMs != nil, loop.nowMs - lastJobReportWriteMs > 5_000 {
-            writeJobReport()
-        }
+        // A watching coordinator never finishes: its _job.json is rewritten as videos complete (at most every 5 s).
+        if config.watchIntervalMs != nil { jobReportDirty = true }
     }
 
     private var videoSummaries: [Int: ClusterStatus.Video] = [:]
@@ -387,6 +420,12 @@ public final class Coordinator: @unchecked Sendable {
         }
         let c = scheduler.counters
         log("units: \(unitsKnown) planned, \(c.accepted) accepted, \(c.unitsRestored) restored, \(c.unitsFailed) failed; leases \(c.leasesGranted), re-leased \(c.releases), speculative \(c.speculativeLeases), duplicates \(c.duplicatesDropped)")
+        if let first = firstLeaseMs, loop.nowMs > first {
+            let span = Double(loop.nowMs - first) / 1000
+            let windows = windowsDone - restoredWindows
+            log(String(format: "throughput: %d windows in %.2f s from the first lease: %.1f windows/s, %.1f units/s",
+                       windows, span, Double(windows) / span, Double(c.accepted) / span))
+        }
         producer.stop()
         for session in Array(sessions.values) {
             session.sendAndClose(.bye(Bye(reason: "job complete")), reason: "job complete")
@@ -411,6 +450,7 @@ public final class Coordinator: @unchecked Sendable {
                         try video.results!.accept(unitIndex: unit, keypoints: keypoints)
                         restoredEvents.append(.restoreAccepted(PoseSchedule.UnitID(video: index, index: unit)))
                         windowsDone += keypoints.count
+                        restoredWindows += keypoints.count
                         restoredAccepted += 1
                     } catch {
                         log("journal: ignoring the record of \(plan.entry.name)#\(unit): \(error)")
@@ -482,6 +522,12 @@ public final class Coordinator: @unchecked Sendable {
 
     private func received(_ bytes: ArraySlice<UInt8>, on session: PeerSession) {
         bytes.withUnsafeBytes { session.decoder.feed($0) }
+        // Before it has proved anything, a peer may not make us hold more than a handshake's bytes.
+        if !session.isAuthenticated, session.decoder.bufferedByteCount > config.limits.handshakeBytesMax {
+            refuse(session, code: .malformed,
+                   reason: "\(session.decoder.bufferedByteCount) bytes before the handshake finished (handshakeBytesMax \(config.limits.handshakeBytesMax))")
+            return
+        }
         while !session.connection.isClosed {
             let message: WireMessage?
             do {
@@ -582,8 +628,9 @@ public final class Coordinator: @unchecked Sendable {
         case .heartbeat:
             feed(.heartbeat(worker))
         case .credit(let credit):
-            session.credits = Int(credit.units)
-            feed(.credit(worker, credits: Int(credit.units)))
+            // PROTOCOL.md: the coordinator keeps at most min(units, unitsInFlightMax) leased.
+            session.credits = min(Int(credit.units), config.scheduler.creditsPerWorkerMax)
+            feed(.credit(worker, credits: session.credits))
         case .modelRequest(let request):
             guard request.sha256 == config.model.sha256, request.offset <= UInt64(config.weights.count) else {
                 refuse(session, code: .unexpectedMessage, reason: "asked for model \(request.sha256.hex.prefix(12)) at \(request.offset); this job's is \(config.model.sha256.hex.prefix(12)) (\(config.weights.count) bytes)")
@@ -672,7 +719,19 @@ public final class Coordinator: @unchecked Sendable {
             refuse(session, code: .handshakeTimeout,
                    reason: "handshake not finished within handshakeTimeoutMs (\(config.limits.handshakeTimeoutMs) ms)")
         }
+        if now - lastHeartbeatMs >= UInt64(config.scheduler.heartbeatIntervalMs) {
+            // Heartbeats go both ways, so a worker notices a coordinator that vanished without a reset.
+            lastHeartbeatMs = now
+            heartbeatSequence += 1
+            for session in sessions.values where session.isAuthenticated && session.connection.outboundBytes == 0 {
+                session.send(.heartbeat(Heartbeat(sequence: heartbeatSequence)))
+            }
+        }
         feed(.tick)
+        if jobReportDirty, now - lastJobReportWriteMs >= 5_000 {
+            jobReportDirty = false
+            writeJobReport()
+        }
         let horizon = now > 10_000 ? now - 10_000 : 0
         recentWindows.removeAll { $0.ms < horizon }
         for session in workersByID.values { session.recent.removeAll { $0.ms < horizon } }
@@ -689,7 +748,8 @@ public final class Coordinator: @unchecked Sendable {
         var job = status
         let counters = scheduler.counters
         let now = loop.nowMs
-        job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && producerExhausted ? "watching" : "running")
+        let idle = scheduler.queuedCount == 0 && scheduler.inFlightCount == 0 && permitsOutstanding == scheduler.unitsWanted
+        job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && idle ? "watching" : "running")
         job.elapsedSeconds = Double(now - startMs) / 1000
         job.videos = videos.count
         job.videosDone = videos.values.filter { $0.done && $0.failure == nil }.count

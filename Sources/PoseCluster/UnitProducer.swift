@@ -23,10 +23,23 @@ enum ProducerEvent: @unchecked Sendable {
     case scanFailed(String)
 }
 
+/// Hands out videos to the producer lanes, in order.
+private final class LaneQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(entry: VideoEntry, index: Int)]
+    init(_ items: [(entry: VideoEntry, index: Int)]) { self.items = items.reversed() }
+    func next() -> (entry: VideoEntry, index: Int)? {
+        lock.lock(); defer { lock.unlock() }
+        return items.popLast()
+    }
+}
+
 final class UnitProducer: @unchecked Sendable {
     private let options: ArchiveOptions
     private let inputShape: ModelInputShape
     private let watchIntervalMs: Int?
+    /// Videos decoded at once: ffmpeg start-up and decoding dominate, and run in their own processes.
+    private let lanes: Int
     /// Units already done per video name (journal): not cropped again.
     private let skipping: [String: Set<Int>]
     private let send: @Sendable (ProducerEvent) -> Void
@@ -38,9 +51,10 @@ final class UnitProducer: @unchecked Sendable {
     /// zstd level of unit payloads (1: fastest; the crops compress well at any level).
     static let compressionLevel: Int32 = 1
 
-    init(options: ArchiveOptions, inputShape: ModelInputShape, watchIntervalMs: Int?, skipping: [String: Set<Int>],
+    init(options: ArchiveOptions, inputShape: ModelInputShape, watchIntervalMs: Int?, lanes: Int, skipping: [String: Set<Int>],
          send: @escaping @Sendable (ProducerEvent) -> Void) {
-        self.options = options; self.inputShape = inputShape; self.watchIntervalMs = watchIntervalMs
+        precondition(lanes >= 1)
+        self.options = options; self.inputShape = inputShape; self.watchIntervalMs = watchIntervalMs; self.lanes = lanes
         self.skipping = skipping; self.send = send
     }
 
@@ -92,18 +106,25 @@ final class UnitProducer: @unchecked Sendable {
                 entries = []
             }
             first = false
+            // Indices in scan order, given out before any lane starts, so they never depend on timing.
+            var work: [(entry: VideoEntry, index: Int)] = []
             for entry in entries where !known.contains(entry.name) {
                 known.insert(entry.name)
-                let index = nextIndex
+                work.append((entry, nextIndex))
                 nextIndex += 1
-                do {
-                    try produce(entry, index: index)
-                } catch is Stopped {
-                    return
-                } catch {
-                    // produce() reports its own failures; nothing else throws.
+            }
+            let queue = LaneQueue(work)
+            DispatchQueue.concurrentPerform(iterations: min(lanes, max(1, work.count))) { _ in
+                while let item = queue.next() {
+                    do {
+                        try produce(item.entry, index: item.index)
+                    } catch {
+                        // Stopped; produce() reports every other failure itself.
+                        return
+                    }
                 }
             }
+            if isStopped { return }
             send(.exhausted)
             guard let interval = watchIntervalMs else { return }
             condition.lock()

@@ -105,6 +105,8 @@ public final class Worker: @unchecked Sendable {
     private var estimatorBox: EstimatorBox!
     private var signalSources: [DispatchSourceSignal] = []
     private var lastHeartbeatMs: UInt64 = 0
+    /// Last time anything came from the coordinator (it sends heartbeats too).
+    private var lastHeardMs: UInt64 = 0
 
     private func installSignalHandlers() {
         for signalNumber in [SIGTERM, SIGINT] {
@@ -129,6 +131,7 @@ public final class Worker: @unchecked Sendable {
             connection.onClose = { [unowned self] reason in self.disconnected(reason: reason, generation: thisGeneration) }
             loop.register(connection)
             self.connection = connection
+            lastHeardMs = loop.nowMs
             decoder = FrameDecoder(limits: config.wire)
             helloNonce = randomBytes(WireProtocol.nonceByteCount)
             state = .awaitingChallenge
@@ -195,6 +198,7 @@ public final class Worker: @unchecked Sendable {
 
     private func received(_ bytes: ArraySlice<UInt8>, generation thisGeneration: UInt64) {
         guard thisGeneration == generation else { return }
+        lastHeardMs = loop.nowMs
         bytes.withUnsafeBytes { decoder.feed($0) }
         while let connection = self.connection, !connection.isClosed, thisGeneration == generation {
             let message: WireMessage?
@@ -248,14 +252,26 @@ public final class Worker: @unchecked Sendable {
             log("joined \(config.coordinator) as session \(welcome.sessionID), model \(welcome.model.variant) \(welcome.model.sha256.hex.prefix(12))")
             if estimator?.sha == welcome.model.sha256 || config.nullServiceMs != nil {
                 ready()
-            } else if let cached = readCachedModel(welcome.model.sha256) {
-                loadModel(cached, sha: welcome.model.sha256)
-            } else {
-                state = .downloading
-                download = []
-                download.reserveCapacity(Int(welcome.model.byteCount))
-                log("fetching the model (\(welcome.model.byteCount) bytes)")
-                send(.modelRequest(ModelRequest(sha256: welcome.model.sha256, offset: 0)))
+                return
+            }
+            // Reading, hashing and loading a large model take seconds: off the loop thread, so
+            // heartbeats keep going and the coordinator does not count us as lost.
+            state = .downloading
+            let model = welcome.model
+            let thisGeneration = generation
+            DispatchQueue.global().async { [loop, unowned self] in
+                let cached = self.readCachedModel(model.sha256)
+                loop.execute {
+                    guard thisGeneration == self.generation, self.state == .downloading else { return }
+                    if let cached {
+                        self.loadModel(cached, sha: model.sha256)
+                    } else {
+                        self.download = []
+                        self.download.reserveCapacity(Int(model.byteCount))
+                        self.log("fetching the model (\(model.byteCount) bytes)")
+                        self.send(.modelRequest(ModelRequest(sha256: model.sha256, offset: 0)))
+                    }
+                }
             }
         case (.downloading, .modelChunk(let chunk)):
             guard let model = welcome?.model, chunk.sha256 == model.sha256, chunk.offset == UInt64(download.count),
@@ -265,16 +281,21 @@ public final class Worker: @unchecked Sendable {
             }
             download += chunk.bytes
             if chunk.isLast {
-                let digest = SHA256.hash(download)
-                guard digest == model.sha256 else {
-                    protocolError("the model received hashes to \(digest.hex.prefix(12)), expected \(model.sha256.hex.prefix(12))")
-                    download = []
-                    return
-                }
-                storeCachedModel(download, sha: digest)
                 let bytes = download
                 download = []
-                loadModel(bytes, sha: digest)
+                let thisGeneration = generation
+                DispatchQueue.global().async { [loop, unowned self] in
+                    let digest = SHA256.hash(bytes)
+                    if digest == model.sha256 { self.storeCachedModel(bytes, sha: digest) }
+                    loop.execute {
+                        guard thisGeneration == self.generation else { return }
+                        guard digest == model.sha256 else {
+                            self.protocolError("the model received hashes to \(digest.hex.prefix(12)), expected \(model.sha256.hex.prefix(12))")
+                            return
+                        }
+                        self.loadModel(bytes, sha: digest)
+                    }
+                }
             }
         case (.ready, .unit(let unit)):
             received(unit)
@@ -290,18 +311,27 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// Builds the estimator on another thread, then goes ready on the loop thread.
     private func loadModel(_ bytes: [UInt8], sha: SHA256Digest) {
-        do {
+        let thisGeneration = generation
+        let (makeEstimator, threads, batch) = (self.makeEstimator, config.threads, config.batchWindows)
+        DispatchQueue.global().async { [loop, unowned self] in
             let start = Date()
-            let value = try makeEstimator(bytes, config.threads, config.batchWindows)
-            estimator = (sha, value)
-            estimatorBox.value = value
-            log("model loaded in \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
-            ready()
-        } catch {
-            log("cannot load the model \(sha.hex.prefix(12)): \(error)")
-            exitCode = 1
-            finish()
+            let result = Result { try makeEstimator(bytes, threads, batch) }
+            let seconds = Date().timeIntervalSince(start)
+            loop.execute {
+                switch result {
+                case .success(let value):
+                    self.estimator = (sha, value)
+                    self.estimatorBox.value = value
+                    self.log("model loaded in \(String(format: "%.2f", seconds)) s")
+                    if thisGeneration == self.generation, self.state == .downloading { self.ready() }
+                case .failure(let error):
+                    self.log("cannot load the model \(sha.hex.prefix(12)): \(error)")
+                    self.exitCode = 1
+                    self.finish()
+                }
+            }
         }
     }
 
@@ -317,9 +347,12 @@ public final class Worker: @unchecked Sendable {
             log("test hook POSECLUSTER_TEST_POISON: aborting on \(unit.id)")
             abort()
         }
-        let crops: [UInt8]
+        var crops: [UInt8] = []
         do {
-            crops = try unit.crops.decode(windows: unit.windowCount, shape: unit.inputShape, limits: config.wire)
+            // A null worker measures the coordinator: it does not spend the shared CPU on decoding.
+            if config.nullServiceMs == nil {
+                crops = try unit.crops.decode(windows: unit.windowCount, shape: unit.inputShape, limits: config.wire)
+            }
         } catch {
             send(.fail(UnitFailure(id: unit.id, leaseID: unit.leaseID, reason: "cannot decode the crops: \(error)")))
             return
@@ -397,6 +430,11 @@ public final class Worker: @unchecked Sendable {
             return
         }
         let interval = UInt64(welcome?.heartbeatIntervalMs ?? UInt32(config.limits.heartbeatIntervalMs))
+        let silence = max(UInt64(config.limits.peerSilenceMaxMs), 5 * interval)
+        if state == .ready || state == .downloading, now - lastHeardMs > silence {
+            connection?.close(reason: "the coordinator was silent for \(now - lastHeardMs) ms")
+            return
+        }
         if state == .ready || state == .downloading, now - lastHeartbeatMs >= interval {
             heartbeatSequence += 1
             lastHeartbeatMs = now

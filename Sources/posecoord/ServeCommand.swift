@@ -10,7 +10,7 @@ enum ServeCommand {
     usage: posecoord serve --archive DIR --out DIR [--listen HOST:PORT] [--http HOST:PORT]
                            [--weights FILE] [--token-file F] [--state DIR] [--watch [--watch-interval-ms N]]
                            [--detections DIR] [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16]
-                           [--lease-ms 300000] [--heartbeat-ms 1000] [--attempts 3] [--units-ahead 64]
+                           [--lease-ms 300000] [--heartbeat-ms 1000] [--attempts 3] [--units-ahead 64] [--producers 2]
                            [--handshake-timeout-ms 5000] [--max-connections 1024]
       The token may also come from the environment variable POSECLUSTER_TOKEN.
       --state defaults to OUT/.posecoord-state; start again with the same arguments to resume.
@@ -35,13 +35,14 @@ enum ServeCommand {
         }
         let threshold = try arguments.double("--det-threshold", default: 0.2)
         let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
-        var config = (limits: ClusterLimits(), ())
+        var limits = ClusterLimits()
         let leaseMs = try arguments.int("--lease-ms", default: 300_000, range: 100...86_400_000)
         let heartbeatMs = try arguments.int("--heartbeat-ms", default: 1_000, range: 10...600_000)
         let attempts = try arguments.int("--attempts", default: 3, range: 1...100)
         let unitsAhead = try arguments.int("--units-ahead", default: 64, range: 1...100_000)
-        config.limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
-        config.limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
+        let producers = try arguments.int("--producers", default: 2, range: 1...64)
+        limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
+        limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
         try arguments.finish()
 
         try ArchiveRunner.prepareOutput(out, archive: archive)
@@ -55,11 +56,12 @@ enum ServeCommand {
         var coordinatorConfig = CoordinatorConfig(
             archiveOptions: options, outDirectory: out, stateDirectory: state, listen: listen, http: http,
             weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
-        coordinatorConfig.limits = config.limits
+        coordinatorConfig.limits = limits
         coordinatorConfig.scheduler.leaseDurationMs = Int64(leaseMs)
         coordinatorConfig.scheduler.heartbeatIntervalMs = Int64(heartbeatMs)
         coordinatorConfig.scheduler.attemptsMax = attempts
         coordinatorConfig.scheduler.unitsQueuedMax = unitsAhead
+        coordinatorConfig.producerLanes = producers
         coordinatorConfig.limits.heartbeatIntervalMs = heartbeatMs
         coordinatorConfig.limits.peerSilenceMaxMs = max(coordinatorConfig.limits.peerSilenceMaxMs, 3 * heartbeatMs)
         let coordinator = try Coordinator(config: coordinatorConfig) { FileHandleOutput.error("posecoord: " + $0) }

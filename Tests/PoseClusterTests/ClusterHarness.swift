@@ -65,7 +65,7 @@ class ClusterTestCase: XCTestCase {
             child.signal(SIGKILL)
             child.wait(timeout: 5)
         }
-        if testRun?.hasSucceeded == true {
+        if (testRun?.totalFailureCount ?? 0) == 0 {
             try? FileManager.default.removeItem(atPath: directory)
         } else {
             for child in children {

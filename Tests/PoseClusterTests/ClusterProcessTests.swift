@@ -50,7 +50,8 @@ final class ClusterProcessTests: ClusterTestCase {
         let httpPort = try httpPort ?? freePort()
         let child = try start(name, "posecoord", ["serve", "--archive", archive, "--out", out,
                                                   "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)",
-                                                  "--heartbeat-ms", "250"] + unitSize + extra, environment: environment)
+                                                  "--heartbeat-ms", "250"] + unitSize + extra,
+                          environment: environment.merging(["POSECLUSTER_CHECK_INVARIANTS": "1"]) { a, _ in a })
         waitUntil(timeout: 30, "the coordinator to answer /status") { status(httpPort: httpPort) != nil || !child.isRunning }
         return Coordinator(child: child, port: port, httpPort: httpPort)
     }
@@ -173,8 +174,9 @@ final class ClusterProcessTests: ClusterTestCase {
             return false
         }
         if let joinedAt, let servedAt {
-            // One heartbeat is 250 ms here; the status poll itself adds up to ~100 ms.
-            XCTAssertLessThan(servedAt.timeIntervalSince(joinedAt), 0.25 + 0.5)
+            // Leases follow the worker's CREDIT at once, well within one heartbeat (1 s by default,
+            // 250 ms here); the bound leaves room for the status polls on a loaded 2-core CI machine.
+            XCTAssertLessThan(servedAt.timeIntervalSince(joinedAt), 1.0)
         }
         early.signal(SIGTERM)
         XCTAssertEqual(early.wait(timeout: 30), 0, "a SIGTERMed worker drains and exits 0:\n\(early.output)")
@@ -194,7 +196,8 @@ final class ClusterProcessTests: ClusterTestCase {
         try "not the token at all".write(toFile: wrongFile, atomically: true, encoding: .utf8)
         let coordinator = try startCoordinator(archive: archive, out: out,
                                                extra: ["--token-file", tokenFile, "--handshake-timeout-ms", "500"])
-        let null = ["--null-model", "--service-ms", "100", "--credits", "2"]
+        // Slow enough (about 8 s for the job) that it is still running through every check below.
+        let null = ["--null-model", "--service-ms", "250", "--credits", "2"]
         try startWorker("good", port: coordinator.port, extra: null + ["--token-file", tokenFile])
         waitUntil(timeout: 60, "the good worker's first unit") { jobCount(coordinator, "unitsAccepted") >= 1 }
 
@@ -212,12 +215,28 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertTrue(try peerIsClosed(endpoint, sending: [0xFF, 0xFF, 0xFF, 0xFF, 1, 0, 0, 0, 0, 0] + garbage), "a 4 GiB length")
         XCTAssertTrue(try peerIsClosed(endpoint, sending: [0x00, 0x00, 0x00]), "half a header, then silence")
         XCTAssertTrue(try peerIsClosed(endpoint, sending: Array("GET / HTTP/1.1\r\n\r\n".utf8)), "HTTP on the worker port")
+        // A plausible 1 MiB frame that an unauthenticated peer starts to send: cut off at handshakeBytesMax.
+        XCTAssertTrue(try peerIsClosed(endpoint, sending: [0x00, 0x10, 0x00, 0x00, 10, 0, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 100_000)),
+                      "a large frame before the handshake")
+
+        // Seeing it: the terminal status, Prometheus metrics and the HTML page, while the job runs.
+        let (statusCode, statusText) = try runToEnd("status", "posecoord", ["status", "127.0.0.1:\(coordinator.httpPort)"], timeout: 20)
+        XCTAssertEqual(statusCode, 0, statusText)
+        XCTAssertTrue(statusText.contains("posecluster running") && statusText.contains("good"), statusText)
+        let metrics = try HTTPClient.get(Endpoint(host: "127.0.0.1", port: coordinator.httpPort), path: "/metrics")
+        let metricsText = String(decoding: metrics.body, as: UTF8.self)
+        XCTAssertEqual(metrics.status, 200)
+        XCTAssertTrue(metricsText.contains("# TYPE posecluster_units_accepted_total counter"), metricsText)
+        XCTAssertTrue(metricsText.contains("posecluster_workers 1\n"), metricsText)
+        let page = try HTTPClient.get(Endpoint(host: "127.0.0.1", port: coordinator.httpPort), path: "/")
+        XCTAssertTrue(String(decoding: page.body, as: UTF8.self).contains("<h1>posecluster: running</h1>"))
+        XCTAssertGreaterThanOrEqual(jobCount(coordinator, "connectionsRejected"), 5)
 
         // Still serving: the job finishes with the good worker, and nothing grew without bound.
         XCTAssertLessThan(residentMegabytes(coordinator.child.pid) ?? 0, 1024)
         XCTAssertEqual(finish(coordinator), 0, coordinator.child.output)
         let output = coordinator.child.output
-        for reason in ["wrong cluster token", "frame of 4294967295 bytes is larger than frameBytesMax", "handshake not finished", "HTTP"] {
+        for reason in ["wrong cluster token", "frame of 4294967295 bytes is larger than frameBytesMax", "handshake not finished", "HTTP", "handshakeBytesMax"] {
             XCTAssertTrue(output.contains(reason), "the coordinator should log \"\(reason)\":\n\(output)")
         }
         XCTAssertEqual(finalCounter(output, "failed"), 0)

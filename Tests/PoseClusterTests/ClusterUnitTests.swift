@@ -1,0 +1,137 @@
+// Pieces of the cluster without processes: journal records, the compute queue's batching,
+// status renderings, token loading, limits.
+import XCTest
+import Foundation
+import PoseCore
+@testable import PoseCluster
+
+final class ClusterUnitTests: XCTestCase {
+    func testJournalRecordsRoundTripAndRejectDamage() throws {
+        let keypoints = (0..<3).map { w in WindowKeypoints(values: (0..<51).map { Float($0) * 0.5 + Float(w) }) }
+        let records: [JournalRecord] = [
+            .job(fingerprint: "posecluster-journal/1 weights=abc"),
+            .accepted(video: "000001_mpii_test", unit: 7, keypoints: keypoints),
+            .accepted(video: "v", unit: 0, keypoints: []),
+            .failed(video: "vidéo", unit: 3, reason: "failed 3 attempts"),
+        ]
+        for record in records {
+            XCTAssertEqual(try JournalRecord.decode(record.encoded()), record)
+        }
+        let bytes = records[1].encoded()
+        for cut in [0, 1, 5, bytes.count - 1] {
+            XCTAssertThrowsError(try JournalRecord.decode(Array(bytes.prefix(cut))), "cut at \(cut)")
+        }
+        XCTAssertThrowsError(try JournalRecord.decode(bytes + [0]), "trailing byte")
+        XCTAssertThrowsError(try JournalRecord.decode([9]), "unknown type")
+        // A window count far beyond the limit is refused before anything is allocated.
+        var huge = records[2].encoded()
+        huge.replaceSubrange(huge.count - 8..<huge.count - 4, with: [0xFF, 0xFF, 0xFF, 0x7F])
+        XCTAssertThrowsError(try JournalRecord.decode(huge))
+    }
+
+    /// An estimator that records the batch sizes it was called with.
+    final class RecordingEstimator: PoseEstimator, @unchecked Sendable {
+        let inputShape = ModelInputShape(width: 4, height: 4, frames: 1, joints: 2)
+        private let lock = NSLock()
+        private var batchesStorage: [Int] = []
+        var batches: [Int] { lock.lock(); defer { lock.unlock() }; return batchesStorage }
+        func estimate(crops: UnsafeBufferPointer<UInt8>, count: Int) throws -> [WindowKeypoints] {
+            lock.lock(); batchesStorage.append(count); lock.unlock()
+            usleep(20_000)
+            return (0..<count).map { WindowKeypoints(values: [Float(crops[$0 * inputShape.windowBytes]), 0, 1, 0, 0, 1]) }
+        }
+    }
+
+    func testComputeQueueBatchesAcrossUnitsAndSplitsResultsBack() throws {
+        let estimator = RecordingEstimator()
+        let shape = estimator.inputShape
+        final class Outcomes: @unchecked Sendable {
+            let condition = NSCondition()
+            var byToken: [UInt64: [WindowKeypoints]] = [:]
+        }
+        let box = Outcomes()
+        let done = box.condition
+        let queue = ComputeQueue(batchWindowsMax: 4, nullServiceMs: nil, makeEstimator: { _ in estimator }) { outcome in
+            box.condition.lock()
+            if case .success(let windows) = outcome.result { box.byToken[outcome.token] = windows }
+            box.condition.signal()
+            box.condition.unlock()
+        }
+        defer { queue.stop() }
+        // Units of 1, 2, 3 and 1 windows; each window's first byte names its unit and window.
+        let sizes: [UInt64: Int] = [1: 1, 2: 2, 3: 3, 4: 1]
+        for token in sizes.keys.sorted() {
+            var crops: [UInt8] = []
+            for window in 0..<sizes[token]! {
+                crops += [UInt8(token * 10) + UInt8(window)] + [UInt8](repeating: 0, count: shape.windowBytes - 1)
+            }
+            queue.submit(ComputeJob(token: token, windows: sizes[token]!, shape: shape, crops: crops))
+        }
+        done.lock()
+        let deadline = Date().addingTimeInterval(10)
+        while box.byToken.count < sizes.count && done.wait(until: deadline) {}
+        let outcomes = box.byToken
+        done.unlock()
+        XCTAssertEqual(outcomes.count, 4)
+        for (token, count) in sizes {
+            XCTAssertEqual(outcomes[token]?.map { Int($0.values[0]) }, (0..<count).map { Int(token) * 10 + $0 }, "unit \(token)")
+        }
+        XCTAssertTrue(estimator.batches.allSatisfy { $0 <= 4 }, "\(estimator.batches)")
+        XCTAssertEqual(estimator.batches.reduce(0, +), 7)
+        XCTAssertLessThan(estimator.batches.count, 4, "units are batched together: \(estimator.batches)")
+    }
+
+    func testNullEstimatorIsDeterministicAndInsideTheHeatmap() throws {
+        let shape = ModelInputShape(width: 96, height: 128, frames: 3, joints: 17)
+        let estimator = NullPoseEstimator(inputShape: shape, serviceMs: 0)
+        let crops = [UInt8](repeating: 200, count: shape.windowBytes * 2)
+        let a = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: 2) }
+        let b = try crops.withUnsafeBufferPointer { try estimator.estimate(crops: $0, count: 2) }
+        XCTAssertEqual(a, b)
+        for window in a {
+            XCTAssertEqual(window.values.count, 51)
+            for joint in 0..<17 {
+                XCTAssertLessThan(window.values[joint * 3], Float(shape.heatmapWidth))
+                XCTAssertLessThan(window.values[joint * 3 + 1], Float(shape.heatmapHeight))
+            }
+        }
+    }
+
+    func testStatusRendersAsJSONPrometheusAndHTML() throws {
+        var status = ClusterStatus()
+        status.job.videos = 2
+        status.job.unitsAccepted = 5
+        status.job.unitsReleased = 1
+        status.job.windowsPerSecond = 12.5
+        status.workers = [ClusterStatus.Worker(id: 3, name: "gpu\"1", peer: "10.0.0.2:5000", threads: 8, credits: 4, inFlight: 2,
+                                               unitsDone: 5, windowsDone: 40, windowsPerSecond: 12.5, connectedSeconds: 3)]
+        status.videos = [ClusterStatus.Video(name: "<b>", state: "running", units: 4, unitsDone: 2, unitsFailed: 0)]
+        XCTAssertEqual(try ClusterStatus.decode(status.json()), status)
+        let metrics = status.prometheus()
+        XCTAssertTrue(metrics.contains("posecluster_units_accepted_total 5\n"))
+        XCTAssertTrue(metrics.contains("posecluster_units_released_total 1\n"))
+        XCTAssertTrue(metrics.contains("posecluster_windows_per_second 12.500\n"))
+        XCTAssertTrue(metrics.contains("posecluster_worker_in_flight{worker=\"gpu\\\"1\",id=\"3\"} 2\n"), metrics)
+        for line in metrics.split(separator: "\n") where !line.hasPrefix("#") {
+            XCTAssertEqual(line.split(separator: " ").count, 2, "a sample line is NAME VALUE: \(line)")
+        }
+        let page = status.htmlPage()
+        XCTAssertTrue(page.contains("&lt;b&gt;") && !page.contains("<b>"), "names are escaped")
+        XCTAssertTrue(status.terminalText().contains("re-leased 1"))
+    }
+
+    func testTokenLoadingAndLimits() throws {
+        let path = NSTemporaryDirectory() + "posecluster-token-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "  s3cret-token\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ClusterToken.load(file: path, environment: [:]), Array("s3cret-token".utf8))
+        XCTAssertEqual(try ClusterToken.load(file: nil, environment: ["POSECLUSTER_TOKEN": "from-environment"]), Array("from-environment".utf8))
+        XCTAssertNil(try ClusterToken.load(file: nil, environment: [:]))
+        XCTAssertThrowsError(try ClusterToken.load(file: nil, environment: ["POSECLUSTER_TOKEN": "short"]))
+        XCTAssertThrowsError(try ClusterToken.load(file: path + "-missing", environment: [:]))
+        XCTAssertNoThrow(try ClusterLimits().validate())
+        var limits = ClusterLimits()
+        limits.peerSilenceMaxMs = limits.heartbeatIntervalMs
+        XCTAssertThrowsError(try limits.validate())
+    }
+}
