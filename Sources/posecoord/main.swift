@@ -5,14 +5,14 @@ import Glibc
 #endif
 
 let usage = """
-usage: posecoord <command> [options]
+usage: posecoord <command> [options]      (posecoord <command> --help for all options)
 
 commands:
   run     annotate an archive on this machine:  posecoord run --archive DIR --out DIR [--weights FILE] [--threads N]
   synth   make a synthetic archive:             posecoord synth --out DIR [--videos N] [--frames F] [--seed S]
-  serve   coordinate a cluster:                 posecoord serve --archive DIR --out DIR --listen HOST:PORT
-  status  print a coordinator's status:         posecoord status HOST:PORT
-  eval    PoseTrack mAP of predictions:         posecoord eval --gt DIR --pred DIR [--json FILE]
+  serve   coordinate a cluster:                 posecoord serve --archive DIR --out DIR --listen HOST:PORT [--http HOST:PORT]
+  status  print a coordinator's status:         posecoord status HOST:PORT   (its --http address)
+  eval    PoseTrack mAP of predictions:         posecoord eval --gt DIR --pred DIR [--json FILE] [--threads N]
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [

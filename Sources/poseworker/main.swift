@@ -5,12 +5,13 @@ import Glibc
 #endif
 
 let usage = """
-usage: poseworker <command> [options]
+usage: poseworker <command> [options]      (poseworker join --help for all its options)
 
 commands:
-  join    work for a coordinator:    poseworker join HOST:PORT [--threads N] [--token-file F] [--cache DIR]
+  join    work for a coordinator:    poseworker join HOST:PORT [--threads N] [--credits N] [--token-file F] [--cache DIR]
   infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR]
-  bench   measure the engine:        poseworker bench [--model b|s|demo|FILE] [--batch N] [--threads N]
+  bench   measure the engine:        poseworker bench [--model b|s|demo|FILE] [--batch N] [--threads N] [--prune HR,LR]
+                                     [--iterations N] [--compare-unpruned] [--kernels]
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [
@@ -27,6 +28,11 @@ guard let name = all.first, name != "--help", name != "-h" else {
 guard let command = commands[name] else {
     FileHandleOutput.error("poseworker: unknown command \"\(name)\"\n\(usage)")
     exit(2)
+}
+// join prints its own long help; infer and bench are described by the usage above.
+if name != "join", all.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    exit(0)
 }
 var arguments = CommandArguments(Array(all.dropFirst()))
 do {
