@@ -32,16 +32,24 @@ enum BenchPlatform {
 
     /// User + system CPU time of the process: on a shared machine it shows the work apart from
     /// the waiting.
-    static func cpuSeconds() -> Double {
+    static func usage() -> rusage {
         var usage = rusage()
+        #if canImport(Glibc)
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return usage
+    }
+
+    static func cpuSeconds() -> Double {
+        let usage = usage()
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// Linux reports ru_maxrss in KiB.
     static func peakResidentMiB() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Double(usage.ru_maxrss) / 1024
+        Double(usage().ru_maxrss) / 1024
     }
 }
 

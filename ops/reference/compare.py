@@ -18,7 +18,6 @@ keypoints equal where the argmax is unambiguous. Exit status 0 on pass, 1 on mis
 """
 
 import argparse
-import json
 import os
 import subprocess
 import sys

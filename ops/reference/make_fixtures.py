@@ -13,7 +13,6 @@ otherwise the next seed is tried. Run: python3 ops/reference/make_fixtures.py [-
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -23,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import safetensors_io  # noqa: E402
-from configs import PRESETS, config_json, grid  # noqa: E402
+from configs import PRESETS, config_json  # noqa: E402
 from ftp_pose import FTPPose, crop, decode, dpc_scores, top_k_ascending  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -109,11 +108,10 @@ def dpc_margin(x, keep, knn_k, tau, seed):
     keep-th and (keep+1)-th sorted float32 scores is >= DPC_GAP_MIN (section 9), (2) the same
     scores recomputed in float64 select the same tokens and differ from float32 by less than a
     tenth of that gap, (3) relative 1e-5 noise on the input does not change the selection."""
-    n = x.shape[0]
-    sel = top_k_ascending(dpc_scores(x, knn_k, tau)[0], keep)
-    if keep >= n:
+    if keep >= x.shape[0]:
         return True, {"gap": None}
     s32 = dpc_scores(x, knn_k, tau)[0]
+    sel = top_k_ascending(s32, keep)
     ordered = torch.sort(s32, descending=True, stable=True).values.double()
     gap_abs = float(ordered[keep - 1] - ordered[keep])
     gap = gap_abs / abs(float(ordered[keep - 1]))

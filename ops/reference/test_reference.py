@@ -176,6 +176,18 @@ def test_state_dict_names_are_the_contract():
     assert len(names) == (2 + 1 + 12 * 2 + 2) + (2 + 3 + 12 * 2) + (6 + 8 + 4) + 4
 
 
+def test_presets_match_engine_config_files():
+    # configs/models/*.json is the engine's copy of the presets (engine branch); skip if absent.
+    folder = os.path.join(ROOT, "configs", "models")
+    names = [n for n in ("b", "s", "demo") if os.path.exists(os.path.join(folder, n + ".json"))]
+    if not names:
+        print("SKIP test_presets_match_engine_config_files: configs/models not in this checkout")
+        return
+    for n in names:
+        with open(os.path.join(folder, n + ".json")) as f:
+            assert json.loads(f.read()) == json.loads(config_json(PRESETS[n])), n
+
+
 def test_reference_matches_numpy_oracle_on_fixture():
     w, meta = safetensors_io.load(os.path.join(FIX, "tiny.weights.safetensors"))
     cfg = json.loads(meta["ftp_pose.config"])
