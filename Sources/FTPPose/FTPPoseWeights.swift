@@ -2,6 +2,7 @@
 // the coordinator uses when the user brings no weights, and that benchmarks run on. Speed does not
 // depend on the values; the scales keep activations sane and DPC meaningful.
 import Foundation
+import PoseCore
 import SafeTensors
 
 public enum FTPPoseWeights {
@@ -28,20 +29,14 @@ public enum FTPPoseWeights {
         }
     }
 
-    /// SplitMix64 with Box-Muller; normal samples truncated at 2 standard deviations.
+    /// PoseCore's SplitMix64 with Box-Muller; normal samples truncated at 2 standard deviations.
     struct Generator {
-        var state: UInt64
+        var base: SplitMix64
         var spare: Float?
 
-        init(seed: UInt64) { state = seed }
+        init(seed: UInt64) { base = SplitMix64(seed: seed) }
 
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        mutating func next() -> UInt64 { base.next() }
 
         mutating func uniform() -> Float { (Float(next() >> 40) + 0.5) / Float(1 << 24) }
 

@@ -59,7 +59,7 @@ public enum DetectionReader {
     public static func parseCOCO(_ data: Data, path: String) throws -> [Detection] {
         let entries: [COCOEntry]
         do { entries = try JSONDecoder().decode([COCOEntry].self, from: data) } catch let error as DecodingError {
-            throw ArchiveError(.malformedDetections, path: path, reason: "not COCO-style results (a list of {image_id or file_name, bbox [x,y,w,h], score}): \(describe(error))")
+            throw ArchiveError(.malformedDetections, path: path, reason: "not COCO-style results (a list of {image_id or file_name, bbox [x,y,w,h], score}): \(error.readableDescription)")
         } catch {
             throw ArchiveError(.malformedDetections, path: path, reason: "not JSON: \(error)")
         }
@@ -144,18 +144,5 @@ public enum DetectionReader {
             throw ArchiveError(.malformedDetections, path: path, reason: "\(at): box or score is not a finite number")
         }
         return BoundingBox(x: values[0], y: values[1], width: values[2], height: values[3])
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func at(_ path: [CodingKey]) -> String {
-            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(at(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(at(context.codingPath)): missing \(type) value"
-        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])): missing"
-        case .dataCorrupted(let context): return "\(at(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
-        }
     }
 }

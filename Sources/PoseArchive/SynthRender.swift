@@ -2,6 +2,7 @@
 // capsules, occluding objects, and a per-pixel owner map (which person or object is in front)
 // from which joint visibility is read. Integer-free of randomness: all noise is hashed.
 import Foundation
+import PoseCore
 import PoseMedia
 
 struct SynthCanvas {

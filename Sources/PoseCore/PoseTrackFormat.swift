@@ -24,22 +24,9 @@ public struct PoseTrackFile: Codable, Equatable, Sendable {
         do {
             return try JSONDecoder().decode(PoseTrackFile.self, from: data)
         } catch let error as DecodingError {
-            throw PoseTrackFormatError(path: path, reason: Self.describe(error))
+            throw PoseTrackFormatError(path: path, reason: error.readableDescription)
         } catch {
             throw PoseTrackFormatError(path: path, reason: "\(error)")
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func at(_ path: [CodingKey]) -> String {
-            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(at(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(at(context.codingPath)): missing \(type) value"
-        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])): missing"
-        case .dataCorrupted(let context): return "\(at(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
         }
     }
 }

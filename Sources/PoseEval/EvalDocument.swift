@@ -43,22 +43,7 @@ struct EvalDocument: Decodable {
         do {
             return try JSONDecoder().decode(EvalDocument.self, from: data)
         } catch let error as DecodingError {
-            throw PoseTrackFormatError(path: path, reason: describe(error))
-        }
-    }
-
-    static func describe(_ error: DecodingError) -> String {
-        func at(_ path: [CodingKey]) -> String {
-            guard !path.isEmpty else { return "the top level" }
-            let text = path.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
-            return text.hasPrefix(".") ? String(text.dropFirst()) : text
-        }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(at(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(at(context.codingPath)): missing \(type) value"
-        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])): missing"
-        case .dataCorrupted(let context): return "\(at(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
+            throw PoseTrackFormatError(path: path, reason: error.readableDescription)
         }
     }
 }
