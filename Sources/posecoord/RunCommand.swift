@@ -18,19 +18,10 @@ enum RunCommand {
         let out = try arguments.required("--out")
         let weights = try arguments.option("--weights")
         let threads = try arguments.int("--threads", default: max(1, ProcessInfo.processInfo.activeProcessorCount - 1), range: 1...256)
-        let detections = try arguments.option("--detections")
-        var format: DetectionFormat?
-        if let text = try arguments.option("--det-format") {
-            guard let value = DetectionFormat(argument: text) else { throw UsageError("--det-format must be dets.json, txt or json, got \"\(text)\"") }
-            format = value
-        }
-        let threshold = try arguments.double("--det-threshold", default: 0.2)
-        let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        let options = try ArchiveOptions.parse(archive: archive, &arguments)
         let dryRun = arguments.flag("--dry-run")
         try arguments.finish()
 
-        let options = ArchiveOptions(archive: archive, detections: detections, detectionFormat: format,
-                                     detectionThreshold: threshold, unitSize: unitSize)
         let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun

@@ -27,14 +27,7 @@ enum ServeCommand {
         let state = try arguments.option("--state") ?? (out + "/.posecoord-state")
         let watch = arguments.flag("--watch")
         let watchInterval = try arguments.int("--watch-interval-ms", default: 10_000, range: 100...86_400_000)
-        let detections = try arguments.option("--detections")
-        var format: DetectionFormat?
-        if let text = try arguments.option("--det-format") {
-            guard let value = DetectionFormat(argument: text) else { throw UsageError("--det-format must be dets.json, txt or json, got \"\(text)\"") }
-            format = value
-        }
-        let threshold = try arguments.double("--det-threshold", default: 0.2)
-        let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        let options = try ArchiveOptions.parse(archive: archive, &arguments)
         var limits = ClusterLimits()
         let leaseMs = try arguments.int("--lease-ms", default: 300_000, range: 100...86_400_000)
         let heartbeatMs = try arguments.int("--heartbeat-ms", default: 1_000, range: 10...600_000)
@@ -51,8 +44,6 @@ enum ServeCommand {
         if weights == nil {
             FileHandleOutput.error("serve: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
         }
-        let options = ArchiveOptions(archive: archive, detections: detections, detectionFormat: format,
-                                     detectionThreshold: threshold, unitSize: unitSize)
         var coordinatorConfig = CoordinatorConfig(
             archiveOptions: options, outDirectory: out, stateDirectory: state, listen: listen, http: http,
             weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
