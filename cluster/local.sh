@@ -19,7 +19,15 @@ BIN=${BIN:-.build/release}
 if [[ ! -x "$BIN/posecoord" || ! -x "$BIN/poseworker" ]]; then
     swift build -c release >&2
 fi
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
+# A port nobody listens on (no connection accepted), from 20000-59999, tried up to 50 times.
+free_port() {
+    local port
+    for _ in $(seq 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+    done
+    echo "local.sh: no free port found" >&2; return 1
+}
 PORT=${PORT:-$(free_port)}
 HTTP_PORT=${HTTP_PORT:-$((PORT + 1))}
 THREADS=${THREADS:-1}
@@ -43,5 +51,5 @@ wait "$coordinator" || status=$?
 end=$(date +%s.%N)
 for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 pids=()
-echo "job finished with status $status in $(python3 -c "print(f'{$end-$start:.1f}')" 2>/dev/null || echo '?') s; report: $out/_job.json" >&2
+echo "job finished with status $status in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; report: $out/_job.json" >&2
 exit "$status"

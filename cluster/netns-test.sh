@@ -2,7 +2,7 @@
 # Multi-host test on one machine: the coordinator and two workers each in their own network
 # namespace, joined by a bridge that lives in a fourth namespace (the host's network is not
 # touched; nothing can leave the namespaces). Runs a small job across them with a token and
-# checks the outputs are byte-identical to `posecoord run`. Needs root (ip netns). Not part of CI.
+# checks the outputs are byte-identical to `posecoord run`. Needs root (ip netns); ops/test.sh runs it where it can.
 #   cluster/netns-test.sh            (BIN defaults to .build/release)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,7 @@
 # Needs root (or sudo) only when something is missing.
 set -euo pipefail
 need=()
-for pkg in ffmpeg libzstd-dev libturbojpeg0-dev pkg-config; do
+for pkg in ffmpeg libzstd-dev libturbojpeg0-dev pkg-config iproute2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds in release mode (the numeric and cluster
 # tests run real models and processes), runs every test, then runs the README's demo
-# (ops/demo.sh) on the same build so the first command cannot rot.
+# (ops/demo.sh) and the multi-host test (cluster/netns-test.sh, where network namespaces
+# are available) on the same build, so neither can rot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -12,5 +13,13 @@ echo "== demo (ops/demo.sh)"
 demo_out="$(mktemp -d "${TMPDIR:-/tmp}/posecluster-demo.XXXXXX")"
 SWIFT_BUILD_FLAGS="${flags[*]}" DEMO_OUT="$demo_out" bash ops/demo.sh
 rm -rf "$demo_out"
+echo "== multi-host test (cluster/netns-test.sh)"
+bin="$(swift build -c release "${flags[@]}" --show-bin-path)"
+if [ "$(id -u)" = 0 ] && ip netns add "posecluster-probe-$$" 2>/dev/null; then
+  ip netns del "posecluster-probe-$$"
+  BIN="$bin" bash cluster/netns-test.sh
+else
+  echo "skipped: the multi-host test needs root and network namespaces (ip netns), not available here"
+fi
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing
