@@ -19,11 +19,13 @@ let package = Package(
         // C system libraries.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        // Header-only bf16 shim (vdpbf16ps micro-kernel, cpuid); compiled with the importer's -march=native.
+        .systemLibrary(name: "CBF16"),
 
         // Shared vocabulary: geometry, joints, PoseTrack format, command-line parsing, atomic files.
         .target(name: "PoseCore"),
         // Tensor kernels: packed GEMM, LayerNorm, GELU, softmax, attention, each beside a plain reference.
-        .target(name: "PoseTensor", swiftSettings: nativeSIMD),
+        .target(name: "PoseTensor", dependencies: ["CBF16"], swiftSettings: nativeSIMD),
         // safetensors reader (mmap) and writer.
         .target(name: "SafeTensors"),
         // The FTP-Pose model: config, weight table, forward pass, DPC-kNN, decoding.

@@ -21,24 +21,27 @@ public struct FTPPoseOutput: Sendable {
 
 public final class FTPPoseModel: Sendable {
     public let config: FTPPoseConfig
+    /// The arithmetic of the linear layers (attention, norms and DPC stay fp32).
+    public let precision: Precision
     let backbone: VisionTransformer
     let encoder: MultiGrainedEncoder
     let fusion: Fusion
     let head: Head
 
     /// Loads a weight file (memory-mapped; the packed copy is kept, the mapping released).
-    public convenience init(contentsOfFile path: String) throws {
+    /// `precision: .bf16` packs the linear layers as bf16 (opt-in; see docs/ENGINE.md for its tolerance).
+    public convenience init(contentsOfFile path: String, precision: Precision = .fp32) throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOfFile: path) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-        try self.init(parts: Parts(file: file))
+        try self.init(parts: Parts(file: file, precision: precision))
     }
 
     /// Loads weights received as bytes (e.g. from the coordinator), packing straight from them.
-    public convenience init(safetensors bytes: [UInt8]) throws {
+    public convenience init(safetensors bytes: [UInt8], precision: Precision = .fp32) throws {
         let parts = try bytes.withUnsafeBytes { raw -> Parts in
             let file: SafeTensorsFile
             do { file = try SafeTensorsFile(unsafeBorrowing: raw) } catch let error as SafeTensorsError { throw FTPPoseError(error) }
-            return try Parts(file: file)          // copies what it keeps; `file` does not escape
+            return try Parts(file: file, precision: precision)  // copies what it keeps; `file` does not escape
         }
         self.init(parts: parts)
     }
@@ -46,15 +49,17 @@ public final class FTPPoseModel: Sendable {
     /// The checked, packed layers, built before the model value exists.
     struct Parts {
         let config: FTPPoseConfig
+        let precision: Precision
         let backbone: VisionTransformer
         let encoder: MultiGrainedEncoder
         let fusion: Fusion
         let head: Head
 
-        init(file: SafeTensorsFile) throws {
+        init(file: SafeTensorsFile, precision: Precision) throws {
             FTPPoseModel.keepActivationMemory()
-            let reader = try WeightReader(file: file)
+            let reader = try WeightReader(file: file, precision: precision)
             config = reader.config
+            self.precision = precision
             backbone = VisionTransformer(reader)
             encoder = MultiGrainedEncoder(reader)
             fusion = Fusion(reader)
@@ -64,6 +69,7 @@ public final class FTPPoseModel: Sendable {
 
     init(parts: Parts) {
         config = parts.config
+        precision = parts.precision
         backbone = parts.backbone
         encoder = parts.encoder
         fusion = parts.fusion

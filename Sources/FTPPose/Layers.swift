@@ -3,26 +3,42 @@
 // (`sequences` of them, equal length), attention never crosses a sequence boundary.
 import PoseTensor
 
-/// y = x W^T + b with the weight packed once at load.
+/// y = x W^T + b with the weight packed once at load, in the reader's precision.
 struct Linear {
-    let weight: PackedMatrix
+    /// The packed weight: fp32 (the default) or bf16 pairs (opt-in `Precision.bf16`).
+    enum Weight {
+        case fp32(PackedMatrix)
+        case bf16(PackedBF16Matrix)
+    }
+    let weight: Weight
     let bias: [Float]
-    var inputs: Int { weight.k }
-    var outputs: Int { weight.n }
+    let inputs: Int
+    let outputs: Int
 
     init(_ reader: WeightReader, _ prefix: String) {
         let values = reader.floats(prefix + ".weight")
         bias = reader.floats(prefix + ".bias")
         let n = bias.count, k = values.count / max(n, 1)
-        weight = values.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
+        inputs = k
+        outputs = n
+        switch reader.precision {
+        case .fp32: weight = .fp32(values.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) })
+        case .bf16: weight = .bf16(values.withUnsafeBufferPointer { PackedBF16Matrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) })
+        }
     }
 
     /// x: [rows, in] -> y: [rows, out]; with `accumulate`, y += x W^T + b (a residual connection).
     func callAsFunction(_ x: Matrix, into y: Matrix, accumulate: Bool = false, threads: Int) {
         precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows)
         bias.withUnsafeBufferPointer { b in
-            GEMM.multiply(m: x.rows, a: x.pointer, lda: x.cols, w: weight, bias: b.baseAddress, c: y.pointer, ldc: y.cols,
-                          accumulate: accumulate, threads: threads)
+            switch weight {
+            case .fp32(let w):
+                GEMM.multiply(m: x.rows, a: x.pointer, lda: x.cols, w: w, bias: b.baseAddress, c: y.pointer, ldc: y.cols,
+                              accumulate: accumulate, threads: threads)
+            case .bf16(let w):
+                GEMM.multiply(m: x.rows, a: x.pointer, lda: x.cols, w: w, bias: b.baseAddress, c: y.pointer, ldc: y.cols,
+                              accumulate: accumulate, threads: threads)
+            }
         }
     }
 

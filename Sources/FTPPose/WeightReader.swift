@@ -1,6 +1,7 @@
 // Checks a weight file against the table of FTPPoseWeightTable before anything is built, so a
 // wrong file fails with one sentence naming the tensor ("mgfe.proj.weight: expected [384, 768],
 // got [768, 384]") instead of a crash deep in the forward pass.
+import PoseTensor
 import SafeTensors
 
 struct WeightReader {
@@ -8,8 +9,10 @@ struct WeightReader {
 
     let file: SafeTensorsFile
     let config: FTPPoseConfig
+    /// How `Linear` packs its weights.
+    let precision: Precision
 
-    init(file: SafeTensorsFile) throws {
+    init(file: SafeTensorsFile, precision: Precision = .fp32) throws {
         guard let text = file.metadata[WeightReader.configKey] else { throw FTPPoseError.missingConfig }
         let config = try FTPPoseConfig.decode(json: text)
         let table = FTPPoseWeightTable.entries(for: config)
@@ -22,6 +25,7 @@ struct WeightReader {
         if let extra = file.names.sorted().first(where: { !known.contains($0) }) { throw FTPPoseError.unexpectedTensor(extra) }
         self.file = file
         self.config = config
+        self.precision = precision
     }
 
     /// A checked tensor's values (the table guarantees presence, dtype and shape).

@@ -20,17 +20,19 @@ enum BenchCommand {
         let compareUnpruned = arguments.flag("--compare-unpruned")
         let peakPerCore = try arguments.double("--peak-gflops-per-core", default: 256)
         let kernels = arguments.flag("--kernels")
+        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"))
         try arguments.finish()
 
         print(BenchPlatform.describe())
-        if kernels { BenchKernels.run(threads: threads, peakPerCore: peakPerCore) }
+        print(BenchCommand.describe(precision))
+        if kernels { BenchKernels.run(threads: threads, peakPerCore: peakPerCore, precision: precision) }
 
         let loadStart = Date()
         let model: FTPPoseModel
         if let config = FTPPoseConfig.preset(modelName) {
-            model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: config, seed: 1))
+            model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: config, seed: 1), precision: precision)
         } else if FileManager.default.fileExists(atPath: modelName) {
-            model = try FTPPoseModel(contentsOfFile: modelName)
+            model = try FTPPoseModel(contentsOfFile: modelName, precision: precision)
         } else {
             throw UsageError("--model must be one of \(FTPPoseConfig.presetNames.joined(separator: ", ")) or a weight file, got \"\(modelName)\"")
         }
@@ -51,6 +53,28 @@ enum BenchCommand {
         }
         print(String(format: "peak memory (maxrss): %.0f MiB", BenchPlatform.peakResidentMiB()))
         return 0
+    }
+
+    /// `--bf16` selects the opt-in bf16 linear layers; refused on a CPU without AVX512_BF16
+    /// (the scalar fallback is for correctness on other machines, far slower than fp32).
+    static func precision(bf16: Bool) throws -> Precision {
+        guard bf16 else { return .fp32 }
+        guard BF16.cpuSupported else {
+            throw UsageError("--bf16 needs a CPU with AVX512_BF16 (vdpbf16ps); this one does not report it (cpuid leaf 7.1 EAX bit 5): run without --bf16 for the fp32 path")
+        }
+        guard BF16.kernelCompiled else {
+            throw UsageError("--bf16: the CPU has AVX512_BF16 but this build does not use it (build with -c release, which compiles PoseTensor with -march=native)")
+        }
+        return .bf16
+    }
+
+    static func describe(_ precision: Precision) -> String {
+        let cpu = BF16.cpuSupported ? "CPU has AVX512_BF16" : "CPU lacks AVX512_BF16"
+        let build = BF16.kernelCompiled ? "vdpbf16ps kernel compiled in" : "vdpbf16ps kernel not compiled in"
+        switch precision {
+        case .fp32: return "path: fp32 linear layers (default; --bf16 for bf16: \(cpu), \(build))"
+        case .bf16: return "path: bf16 linear layers (vdpbf16ps, fp32 accumulation; attention, norms, DPC fp32; \(cpu))"
+        }
     }
 
     /// Runs `iterations` timed forward passes after `warmup`; prints and returns windows/s.

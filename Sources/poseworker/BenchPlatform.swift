@@ -9,7 +9,7 @@ import Glibc
 enum BenchPlatform {
     static func describe() -> String {
         let flags = cpuFlags()
-        let isa = flags.contains("avx512f") ? "AVX-512 (avx512f" + (flags.contains("avx512bf16") ? ", avx512_bf16" : "") + ")"
+        let isa = flags.contains("avx512f") ? "AVX-512 (avx512f" + (flags.contains("avx512_bf16") ? ", avx512_bf16" : "") + ")"
             : flags.contains("avx2") ? "AVX2 (no AVX-512: SIMD16 splits into two 8-wide halves, slower)" : "no AVX2/AVX-512 detected"
         #if arch(x86_64)
         let arch = "x86_64"
@@ -55,22 +55,29 @@ enum BenchPlatform {
 
 /// GEMM alone on a large square-ish shape: the engine's ceiling.
 enum BenchKernels {
-    static func run(threads: Int, peakPerCore: Double) {
+    static func run(threads: Int, peakPerCore: Double, precision: Precision = .fp32) {
         let m = 2304, n = 3072, k = 768
         let a = Matrix(rows: m, cols: k), c = Matrix(rows: m, cols: n)
         for i in 0..<a.count { a.pointer[i] = Float(i % 7) * 0.1 }
         let wValues = (0..<(n * k)).map { Float($0 % 5) * 0.01 }
         let w = wValues.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
+        let w16 = wValues.withUnsafeBufferPointer { PackedBF16Matrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
+        func multiply(_ t: Int) {
+            switch precision {
+            case .fp32: GEMM.multiply(m: m, a: a.pointer, lda: k, w: w, bias: nil, c: c.pointer, ldc: n, threads: t)
+            case .bf16: GEMM.multiply(m: m, a: a.pointer, lda: k, w: w16, bias: nil, c: c.pointer, ldc: n, threads: t)
+            }
+        }
         for t in Set([1, threads]).sorted() {
-            GEMM.multiply(m: m, a: a.pointer, lda: k, w: w, bias: nil, c: c.pointer, ldc: n, threads: t)
+            multiply(t)
             var best = Double.infinity
             for _ in 0..<3 {
                 let start = DispatchTime.now().uptimeNanoseconds
-                GEMM.multiply(m: m, a: a.pointer, lda: k, w: w, bias: nil, c: c.pointer, ldc: n, threads: t)
+                multiply(t)
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
             let gflops = 2 * Double(m) * Double(n) * Double(k) / best / 1e9
-            print(String(format: "GEMM %dx%dx%d, %d thread(s): %.0f GFLOPS (%.0f%% of %.0f peak)", m, n, k, t, gflops,
+            print(String(format: "GEMM %@ %dx%dx%d, %d thread(s): %.0f GFLOPS (%.0f%% of %.0f fp32 peak)", precision.rawValue, m, n, k, t, gflops,
                          100 * gflops / (peakPerCore * Double(t)), peakPerCore * Double(t)))
         }
     }

@@ -4,6 +4,7 @@
 import FTPPose
 import Foundation
 import PoseCore
+import PoseTensor
 import SafeTensors
 
 enum InferCommand {
@@ -16,10 +17,11 @@ enum InferCommand {
         let outputPath = try arguments.required("--output")
         let prune = try parsePrune(try arguments.option("--prune"))
         let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"))
         try arguments.finish()
 
         let model: FTPPoseModel
-        do { model = try FTPPoseModel(contentsOfFile: weightsPath) } catch { throw FileError(path: weightsPath, underlying: error) }
+        do { model = try FTPPoseModel(contentsOfFile: weightsPath, precision: precision) } catch { throw FileError(path: weightsPath, underlying: error) }
         let config = model.config
         let input: SafeTensorsFile
         do { input = try SafeTensorsFile(contentsOfFile: inputPath) } catch { throw FileError(path: inputPath, underlying: error) }
@@ -44,13 +46,14 @@ enum InferCommand {
             lowRes += output.lowResIndices.flatMap { $0.map(Int32.init) }
             start += count
         }
-        var writer = SafeTensorsWriter(metadata: ["prune": "\(pruneHR),\(pruneLR)", "ftp_pose.config": config.json])
+        var writer = SafeTensorsWriter(metadata: ["prune": "\(pruneHR),\(pruneLR)", "ftp_pose.config": config.json,
+                                                  "precision": precision.rawValue])
         writer.add("heatmaps", shape: [batch, config.numJoints, config.heatmapHeight, config.heatmapWidth], floats: heatmaps)
         writer.add("idx_hr", shape: [batch, config.keptHighRes(prune: pruneHR)], int32s: highRes)
         writer.add("idx_lr", shape: [batch, config.keptLowRes(prune: pruneLR)], int32s: lowRes)
         writer.add("keypoints", shape: [batch, config.numJoints, 3], floats: keypoints)
         try writer.write(toFile: outputPath)
-        print("infer: \(batch) window(s), prune \(pruneHR),\(pruneLR) -> \(outputPath)")
+        print("infer: \(batch) window(s), prune \(pruneHR),\(pruneLR), \(precision.rawValue) -> \(outputPath)")
         return 0
     }
 

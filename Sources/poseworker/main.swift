@@ -9,9 +9,9 @@ usage: poseworker <command> [options]      (poseworker join --help for all its o
 
 commands:
   join    work for a coordinator:    poseworker join HOST:PORT [--threads N] [--credits N] [--token-file F] [--cache DIR]
-  infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR]
+  infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR] [--bf16]
   bench   measure the engine:        poseworker bench [--model b|s|demo|FILE] [--batch N] [--threads N] [--prune HR,LR]
-                                     [--iterations N] [--compare-unpruned] [--kernels]
+                                     [--iterations N] [--compare-unpruned] [--kernels] [--bf16]
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [
