@@ -289,6 +289,7 @@ def main():
     ap.add_argument("--no-bf16", action="store_true", help="train in float32 (about 2x slower)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", help="start from this weight file (same config) instead of random weights")
     ap.add_argument("--cache", help="npz of the prepared windows (made if missing, reused if present)")
     args = ap.parse_args()
 
@@ -331,6 +332,12 @@ def main():
             torch.nn.init.trunc_normal_(p, std=0.02)
         elif name.endswith("bias"):
             torch.nn.init.zeros_(p)
+    if args.init:
+        tensors, meta = safetensors_io.load(args.init)
+        if json.loads(meta["ftp_pose.config"]) != cfg:
+            raise SystemExit(f"--init {args.init}: its config is not the {args.config} preset")
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
+        log(f"weights from {args.init}")
     log(f"{args.config}: {sum(p.numel() for p in model.parameters())} parameters, prune "
         f"{cfg['prune_hr']},{cfg['prune_lr']}, batch {args.batch}, lr {args.lr}, bf16 {not args.no_bf16}")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
