@@ -106,16 +106,13 @@ public enum GEMM {
     /// Rows per task: the packed A block (mc x kc floats, 96 KiB) stays in L2.
     public static let mc = 96
 
-    /// `C[m, n] = (accumulate ? C : 0) + bias + A[m, k] * W^T`. `a` has row stride `lda`, `c` `ldc`.
-    /// Threads split row blocks and column panels; the result does not depend on `threads`.
-    public static func multiply(
-        m: Int, a: UnsafePointer<Float>, lda: Int, w: PackedMatrix, bias: UnsafePointer<Float>?,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
-    ) {
-        let n = w.n, k = w.k
-        if m == 0 || n == 0 { return }
+    /// The work split both GEMMs share: row blocks of `mc`, and, when there are too few of them to
+    /// keep `threads` busy, column chunks of whole panels. Every output element is computed by one
+    /// task with the whole K reduction, so results never depend on `threads`.
+    /// `body(row0, rows, panel0, panelEnd, col0, colEnd)` runs once per tile.
+    static func forEachTile(m: Int, n: Int, panels: Int, threads: Int,
+                            _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
         let rowBlocks = (m + mc - 1) / mc
-        let panels = w.panelCount
         var chunks = 1
         if threads > 1 && rowBlocks < 4 * threads {
             chunks = min(panels, (4 * threads + rowBlocks - 1) / rowBlocks)
@@ -126,7 +123,19 @@ public enum GEMM {
             let block = task / chunks, chunk = task % chunks
             let row0 = block * mc, rows = min(mc, m - row0)
             let panel0 = chunk * panelsPerChunk, panelEnd = min(panels, panel0 + panelsPerChunk)
-            let col0 = panel0 * nr, colEnd = min(n, panelEnd * nr)
+            body(row0, rows, panel0, panelEnd, panel0 * nr, min(n, panelEnd * nr))
+        }
+    }
+
+    /// `C[m, n] = (accumulate ? C : 0) + bias + A[m, k] * W^T`. `a` has row stride `lda`, `c` `ldc`.
+    /// Threads split row blocks and column panels; the result does not depend on `threads`.
+    public static func multiply(
+        m: Int, a: UnsafePointer<Float>, lda: Int, w: PackedMatrix, bias: UnsafePointer<Float>?,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
+    ) {
+        let n = w.n, k = w.k
+        if m == 0 || n == 0 { return }
+        forEachTile(m: m, n: n, panels: w.panelCount, threads: threads) { row0, rows, panel0, panelEnd, col0, colEnd in
             if k == 0 {
                 for i in 0..<rows {
                     let crow = c + (row0 + i) * ldc

@@ -68,20 +68,8 @@ extension GEMM {
     ) {
         let n = w.n, k = w.k, pairs = w.pairs
         if m == 0 || n == 0 { return }
-        let rowBlocks = (m + mc - 1) / mc
-        let panels = w.panelCount
-        var chunks = 1
-        if threads > 1 && rowBlocks < 4 * threads {
-            chunks = min(panels, (4 * threads + rowBlocks - 1) / rowBlocks)
-        }
-        let panelsPerChunk = (panels + chunks - 1) / chunks
-        chunks = (panels + panelsPerChunk - 1) / panelsPerChunk
         let weights = w.pointer
-        Parallel.forEach(rowBlocks * chunks, threads: threads) { task in
-            let block = task / chunks, chunk = task % chunks
-            let row0 = block * mc, rows = min(mc, m - row0)
-            let panel0 = chunk * panelsPerChunk, panelEnd = min(panels, panel0 + panelsPerChunk)
-            let col0 = panel0 * nr, colEnd = min(n, panelEnd * nr)
+        forEachTile(m: m, n: n, panels: w.panelCount, threads: threads) { row0, rows, panel0, panelEnd, col0, colEnd in
             if k == 0 {
                 for i in 0..<rows {
                     let crow = c + (row0 + i) * ldc
