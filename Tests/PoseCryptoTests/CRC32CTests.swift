@@ -1,5 +1,6 @@
 // CRC32C against the check value and the iSCSI vectors (RFC 3720 B.4), and the
 // slicing-by-8 kernel against the bit-at-a-time reference.
+import PoseCore
 import XCTest
 @testable import PoseCrypto
 

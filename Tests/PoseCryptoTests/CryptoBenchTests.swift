@@ -1,5 +1,6 @@
 // Throughput of SHA-256 and CRC32C, beside coreutils sha256sum on the same bytes in
 // the same run. Runs only with POSE_WIRE_BENCH=1 (docs/BENCHMARKS.md, "Wire payloads").
+import PoseCore
 import Foundation
 import XCTest
 @testable import PoseCrypto

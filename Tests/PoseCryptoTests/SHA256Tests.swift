@@ -1,5 +1,6 @@
 // SHA-256 against the FIPS 180-4 / NIST example vectors, and streaming in any
 // chunking against one-shot.
+import PoseCore
 import XCTest
 @testable import PoseCrypto
 
@@ -57,18 +58,5 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual(SHA256Digest(hex: digest.hex.uppercased()), digest)
         XCTAssertNil(SHA256Digest(hex: "abc"))
         XCTAssertNil(SHA256Digest(hex: String(repeating: "g", count: 64)))
-    }
-}
-
-/// A small seeded generator so every random test replays.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

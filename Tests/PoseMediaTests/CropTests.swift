@@ -44,7 +44,7 @@ final class CropTests: XCTestCase {
     }
 
     func testFastCropMatchesReferenceOnAdversarialGeometries() {
-        var rng = TestRandom(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let frameWidth = 37, frameHeight = 29
         let pixels = (0..<frameWidth * frameHeight * 3).map { _ in UInt8(rng.next() % 256) }
         let image = RGBImage(width: frameWidth, height: frameHeight, pixels: pixels)
@@ -93,7 +93,7 @@ final class CropTests: XCTestCase {
     }
 
     func testHeatmapMapBackRoundTrips() {
-        var rng = TestRandom(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for _ in 0..<200 {
             let box = BoundingBox(x: rng.uniform(-50, 500), y: rng.uniform(-50, 400), width: rng.uniform(1, 300), height: rng.uniform(1, 300))
             let geometry = CropGeometry(box: box, inputWidth: 96, inputHeight: 128)
@@ -108,17 +108,4 @@ final class CropTests: XCTestCase {
             XCTAssertEqual(crop.v, heatmap.v * 4, accuracy: 1e-6)
         }
     }
-}
-
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * Double(next() >> 11) / Double(1 << 53) }
 }

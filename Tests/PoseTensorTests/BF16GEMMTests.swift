@@ -1,6 +1,7 @@
 // The opt-in bf16 GEMM: exact against a double reference on bf16-rounded inputs (the products are
 // exact in fp32, only the fp32 accumulation rounds), within bf16 rounding of the fp32 GEMM on raw
 // inputs, and bitwise independent of batch and threads like the fp32 one.
+import PoseCore
 import XCTest
 @testable import PoseTensor
 
@@ -42,7 +43,7 @@ final class BF16GEMMTests: XCTestCase {
 
     func testMatchesDoubleReferenceOnRoundedInputs() throws {
         try requireBF16()
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for (m, n, k) in shapes {
             let a = rng.floats(m * k), w = rng.floats(n * k), bias = rng.floats(n), start = rng.floats(m * n)
             let packed = w.withUnsafeBufferPointer { PackedBF16Matrix(weights: $0.baseAddress!, n: n, k: k, ldw: max(k, 1)) }
@@ -61,7 +62,7 @@ final class BF16GEMMTests: XCTestCase {
 
     func testWithinBF16ToleranceOfFP32() throws {
         try requireBF16()
-        var rng = SplitMix(state: 8)
+        var rng = SplitMix64(seed: 8)
         for (m, n, k) in shapes where k > 0 {
             let a = rng.floats(m * k), w = rng.floats(n * k)
             let packed = w.withUnsafeBufferPointer { PackedBF16Matrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
@@ -86,7 +87,7 @@ final class BF16GEMMTests: XCTestCase {
 
     func testRowsAreBitwiseIndependentOfBatchAndThreads() throws {
         try requireBF16()
-        var rng = SplitMix(state: 9)
+        var rng = SplitMix64(seed: 9)
         let m = 203, n = 70, k = 530
         let a = rng.floats(m * k), w = rng.floats(n * k), bias = rng.floats(n)
         let packed = w.withUnsafeBufferPointer { PackedBF16Matrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }

@@ -2,18 +2,11 @@
 // multiples of the tiles, and the bitwise determinism the cluster relies on.
 import Foundation
 import XCTest
+import PoseCore
 @testable import PoseTensor
 
-/// A tiny seeded generator so failures replay.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// `count` floats uniform in [-scale, scale].
     mutating func floats(_ count: Int, scale: Float = 1) -> [Float] { (0..<count).map { _ in Float.random(in: -scale...scale, using: &self) } }
 }
 
@@ -27,7 +20,7 @@ func assertClose(_ a: [Float], _ b: [Float], relative: Float, _ message: String 
 
 final class KernelTests: XCTestCase {
     func testGEMMMatchesReferenceOnEdgeShapes() {
-        var rng = SplitMix(state: 1)
+        var rng = SplitMix64(seed: 1)
         var shapes = [(1, 1, 1), (7, 33, 5), (8, 32, 256), (9, 31, 257), (97, 65, 300), (20, 100, 600), (3, 17, 0)]
         for _ in 0..<8 { shapes.append((Int.random(in: 1...120, using: &rng), Int.random(in: 1...90, using: &rng), Int.random(in: 1...700, using: &rng))) }
         for (m, n, k) in shapes {
@@ -48,7 +41,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testGEMMAccumulatesAndReadsKMajor() {
-        var rng = SplitMix(state: 2)
+        var rng = SplitMix64(seed: 2)
         let m = 13, n = 45, k = 70
         let a = rng.floats(m * k), bKN = rng.floats(k * n), start = rng.floats(m * n)
         var w = [Float](repeating: 0, count: n * k)
@@ -63,7 +56,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testGEMMRowsAreBitwiseIndependentOfBatchAndThreads() {
-        var rng = SplitMix(state: 3)
+        var rng = SplitMix64(seed: 3)
         let n = 70, k = 600
         let w = rng.floats(n * k), bias = rng.floats(n)
         let packed = w.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k, ldw: k) }
@@ -96,7 +89,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testLayerNormGELUSoftmax() {
-        var rng = SplitMix(state: 4)
+        var rng = SplitMix64(seed: 4)
         for cols in [1, 15, 16, 17, 100] {
             let rows = 5
             let x = rng.floats(rows * cols, scale: 3).map { $0 + 2 }, weight = rng.floats(cols), bias = rng.floats(cols)
@@ -115,7 +108,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testAttentionMatchesReference() {
-        var rng = SplitMix(state: 5)
+        var rng = SplitMix64(seed: 5)
         for (queries, keys, heads, headDim) in [(5, 5, 1, 4), (37, 11, 3, 16), (300, 40, 2, 24)] {
             let width = heads * headDim, sequences = 2
             let q = rng.floats(sequences * queries * width), k = rng.floats(sequences * keys * width), v = rng.floats(sequences * keys * width)
@@ -136,7 +129,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testPatchEmbedAsGEMMMatchesConvolution() {
-        var rng = SplitMix(state: 6)
+        var rng = SplitMix64(seed: 6)
         for (height, width, patch, channels) in [(32, 24, 8, 5), (20, 12, 4, 33)] {
             let image = rng.floats(3 * height * width), weight = rng.floats(channels * 3 * patch * patch), bias = rng.floats(channels)
             let gh = (height + 4 - patch) / patch + 1, gw = (width + 4 - patch) / patch + 1
@@ -151,7 +144,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testUpsampleMatchesPlanarReference() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for (gh, gw, channels, factor) in [(4, 3, 5, 2), (16, 12, 20, 4), (1, 2, 17, 3)] {
             let tokens = rng.floats(gh * gw * channels)
             var planes = [Float](repeating: 0, count: tokens.count)

@@ -1,19 +1,7 @@
-// One sample of every message, and a seeded generator, shared by the wire tests.
+// One sample of every message, shared by the wire tests (seeded randomness: PoseCore.SplitMix64).
 import PoseCore
 import PoseCrypto
 @testable import PoseWire
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum WireSamples {
     static let demoShape = ModelInputShape(width: 96, height: 128, frames: 3, joints: 17)
