@@ -51,5 +51,5 @@ wait "$coordinator" || status=$?
 end=$(date +%s.%N)
 for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 pids=()
-echo "job finished with status $status in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; report: $out/_job.json" >&2
+echo "job finished with status $status in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s; report: $out/_posecluster/job.json" >&2
 exit "$status"

@@ -104,13 +104,13 @@ public final class ArchiveRunner {
     public let estimator: any PoseEstimator
     /// Units cropped ahead of the model.
     public static let unitsQueuedMax = 4
-    /// Seconds between rewrites of `_job.json` during a run (it is always written at the end).
+    /// Seconds between rewrites of `_posecluster/job.json` during a run (it is always written at the end).
     public static let reportIntervalSeconds = 10.0
     /// Seconds between progress reports.
     public static let progressIntervalSeconds = 0.5
 
     /// Decode and crop everything but run no model and write no PoseTrack file: checks an
-    /// archive's inputs and measures input throughput. `_job.json` is still written.
+    /// archive's inputs and measures input throughput. `_posecluster/job.json` is still written.
     public var dryRun = false
 
     /// Called with the progress now and then, and once per finished video.
@@ -124,7 +124,7 @@ public final class ArchiveRunner {
         self.options = options; self.outDirectory = outDirectory; self.estimator = estimator
     }
 
-    /// Annotates every video of the archive and writes `_job.json`. Throws only when the archive
+    /// Annotates every video of the archive and writes `_posecluster/job.json`. Throws only when the archive
     /// cannot be scanned or the output folder cannot be made; a bad video is a failed entry.
     public func run() throws -> JobReport {
         let entries = try ArchiveScanner.scan(options)

@@ -32,7 +32,7 @@ public enum ArchiveScanner {
     /// Most videos in one archive.
     public static let videoCountMax = 1_000_000
     /// Folders that never hold inputs (ground truth of a synthetic archive, outputs).
-    public static let skippedFolders: Set<String> = ["annotations"]
+    public static let skippedFolders: Set<String> = ["annotations", JobReport.folderName]
 
     /// Every video file and JPEG frame folder under `options.archive`, sorted by name.
     /// Two videos with the same name would write the same output file: that is an error.

@@ -1,5 +1,8 @@
-// `OUT/_job.json`: what happened to every video (done or failed and why, counts, timings).
-// Timings make its bytes differ between runs; the PoseTrack files do not.
+// `OUT/_posecluster/job.json`: what happened to every video (done or failed and why, counts,
+// timings). Timings make its bytes differ between runs; the PoseTrack files do not.
+// The report lives in a folder because a video's output is `OUT/NAME.json` for any NAME the
+// archive holds: a file `OUT/_job.json` was overwritten by (or overwrote) a video named `_job`.
+// No video output can be a folder, so `OUT/_posecluster/` is a name space no video can take.
 import Foundation
 import PoseCore
 
@@ -75,7 +78,19 @@ public struct JobReport: Codable, Equatable, Sendable {
         return Array(try encoder.encode(self))
     }
 
+    /// The folder of `OUT` that holds what the job writes besides the videos' files.
+    public static let folderName = "_posecluster"
+    /// The report's path relative to `OUT`.
+    public static let relativePath = folderName + "/job.json"
+
+    /// `OUT/_posecluster/job.json`.
+    public static func path(in outDirectory: String) -> String { outDirectory + "/" + relativePath }
+
     public func write(to outDirectory: String) throws {
-        try AtomicFile.write(encoded(), to: outDirectory + "/_job.json")
+        let folder = outDirectory + "/" + Self.folderName
+        do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+            throw ArchiveError(.outputFailed, path: folder, reason: "cannot create the report folder: \(error.localizedDescription)")
+        }
+        try AtomicFile.write(encoded(), to: Self.path(in: outDirectory))
     }
 }

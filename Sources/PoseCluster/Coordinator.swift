@@ -4,7 +4,7 @@
 //
 // Order of durability: a RESULT is checked, the scheduler accepts it, its record is appended
 // to the journal, and only after the journal is fsynced does anything that depends on it
-// leave the process (a video's output file, _job.json).
+// leave the process (a video's output file, the job report).
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -373,7 +373,7 @@ public final class Coordinator: @unchecked Sendable {
         videoSummaries[index] = summary(of: video, index: index)
         video.results = nil
         videos[index] = video
-        // A watching coordinator never finishes: its _job.json is rewritten as videos complete (at most every 5 s).
+        // A watching coordinator never finishes: its job report is rewritten as videos complete (at most every 5 s).
         if config.watchIntervalMs != nil { jobReportDirty = true }
     }
 
@@ -396,7 +396,7 @@ public final class Coordinator: @unchecked Sendable {
         do {
             try report.write(to: config.outDirectory)
         } catch {
-            log("cannot write \(config.outDirectory)/_job.json: \(error)")
+            log("cannot write \(JobReport.path(in: config.outDirectory)): \(error)")
         }
         lastJobReportWriteMs = loop.nowMs
         return report
@@ -415,7 +415,7 @@ public final class Coordinator: @unchecked Sendable {
             log("job done in \(seconds) s: \(report.summary); outputs in \(config.outDirectory)")
             exitCode = 0
         } else {
-            log("job finished with failures in \(seconds) s: \(report.summary); see \(config.outDirectory)/_job.json")
+            log("job finished with failures in \(seconds) s: \(report.summary); see \(JobReport.path(in: config.outDirectory))")
             exitCode = 1
         }
         let c = scheduler.counters

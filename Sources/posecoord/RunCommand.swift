@@ -8,7 +8,7 @@ enum RunCommand {
     usage: posecoord run --archive DIR --out DIR [--weights FILE] [--threads N] [--detections DIR]
                          [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--dry-run]
 
-      --dry-run  decode and crop everything without a model; writes only _job.json
+      --dry-run  decode and crop everything without a model; writes only _posecluster/job.json
                  (checks an archive's inputs, measures decode+crop throughput)
     """
 
@@ -31,7 +31,7 @@ enum RunCommand {
         for video in report.videos where video.status == .failed || video.unitsFailed > 0 {
             FileHandleOutput.error("  \(video.name): \(video.reason ?? "failed")")
         }
-        let line = "run: \(report.summary) in \(String(format: "%.1f", report.seconds)) s; outputs in \(out), report in \(out)/_job.json"
+        let line = "run: \(report.summary) in \(String(format: "%.1f", report.seconds)) s; outputs in \(out), report in \(JobReport.path(in: out))"
         if report.succeeded {
             print(line)
             return 0

@@ -50,7 +50,7 @@ final class EndToEndTests: XCTestCase {
                 XCTAssertLessThan(annotation.trackID!, 10_000)
             }
         }
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: root + "/out1/_job.json"))) as! [String: Any]
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: JobReport.path(in: root + "/out1")))) as! [String: Any]
         XCTAssertEqual((report["videos"] as! [[String: Any]]).map { $0["status"] as! String }, ["done", "done"])
 
         // The JPEG layout gives the same plans (same detections) and a file for each video.
@@ -117,6 +117,31 @@ final class EndToEndTests: XCTestCase {
         XCTAssertFalse(report.succeeded, "a failed unit makes the run exit non-zero")
         let file = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: root + "/out/000001_mpii_test.json")), path: "out")
         XCTAssertEqual(file.annotations.count, video.counts.windows - model.failedWindows, "the failed unit's windows are absent")
+    }
+
+    /// Issue 8 point 3: a video named `_job` (or `_posecluster`) keeps its output; the report is in a
+    /// folder no video output can be.
+    func testVideosNamedLikeTheReportKeepTheirOutputs() throws {
+        let root = try temporaryFolder(self)
+        let archive = root + "/archive"
+        try SyntheticArchive.make(SynthOptions(videos: 1, frames: 6, people: 1, width: 64, height: 48, format: .mp4, seed: 2), out: archive)
+        let good = archive + "/000001_mpii_test"
+        for name in ["_job", "_posecluster", "job"] {
+            try FileManager.default.copyItem(atPath: good + ".mp4", toPath: "\(archive)/\(name).mp4")
+            try FileManager.default.copyItem(atPath: good + ".dets.json", toPath: "\(archive)/\(name).dets.json")
+        }
+        let out = root + "/out"
+        let report = try ArchiveRunner(options: ArchiveOptions(archive: archive), outDirectory: out, estimator: CropHashEstimator()).run()
+        XCTAssertTrue(report.succeeded, report.summary)
+        let expected = try Data(contentsOf: URL(fileURLWithPath: out + "/000001_mpii_test.json"))
+        for name in ["_job", "_posecluster", "job"] {
+            // Same frames and boxes as the original video: the same poses (image ids follow the name).
+            let file = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name).json")), path: name)
+            XCTAssertEqual(file.annotations.map(\.keypoints), try PoseTrackFile.decode(expected, path: "original").annotations.map(\.keypoints), name)
+        }
+        let written = try JSONDecoder().decode(JobReport.self, from: Data(contentsOf: URL(fileURLWithPath: JobReport.path(in: out))))
+        XCTAssertEqual(written.videos.map(\.name), ["000001_mpii_test", "_job", "_posecluster", "job"])
+        XCTAssertEqual(JobReport.path(in: out), out + "/_posecluster/job.json")
     }
 
     func testOutputFolderMustNotBeTheArchive() throws {

@@ -20,20 +20,20 @@ final class ClusterProcessTests: ClusterTestCase {
         return archive
     }
 
-    /// `posecoord run` on the same archive: the reference outputs (per-video files, not _job.json).
+    /// `posecoord run` on the same archive: the reference outputs (per-video files, not the job report).
     private func baseline(_ archive: String) throws -> [String: Data] {
         let out = directory + "/baseline"
         let (status, output) = try runToEnd("run", "posecoord", ["run", "--archive", archive, "--out", out, "--threads", "2"] + unitSize, timeout: 180)
         XCTAssertEqual(status, 0, output)
         var files = files(under: out)
-        files["_job.json"] = nil
+        files["_posecluster/job.json"] = nil
         XCTAssertGreaterThan(files.count, 0)
         return files
     }
 
     private func outputs(_ out: String) -> [String: Data] {
         var result = files(under: out)
-        result["_job.json"] = nil
+        result["_posecluster/job.json"] = nil
         return result
     }
 
@@ -142,7 +142,7 @@ final class ClusterProcessTests: ClusterTestCase {
         }
         first.child.signal(SIGKILL)
         XCTAssertNotNil(first.child.wait(timeout: 10))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/_job.json"), "the job must not look finished")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/_posecluster/job.json"), "the job must not look finished")
         let second = try startCoordinator("coordinator2", archive: archive, out: out, port: port, httpPort: httpPort)
         XCTAssertEqual(finish(second), 0, second.child.output)
         XCTAssertEqual(outputs(out), expected, "outputs after a restart differ from posecoord run")
@@ -285,9 +285,9 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertTrue(output.contains("job finished with failures"), output)
         let crashed = children.filter { $0.name.hasPrefix("worker") && $0.output.contains("POSECLUSTER_TEST_POISON") }
         XCTAssertEqual(crashed.count, 3, "the unit is tried on three workers")
-        // The rest of the poisoned video is written, and the failure is in _job.json.
+        // The rest of the poisoned video is written, and the failure is in the job report.
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/\(poisoned).json"))
-        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/_job.json"))) as? [String: Any])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/_posecluster/job.json"))) as? [String: Any])
         let entries = try XCTUnwrap(report["videos"] as? [[String: Any]])
         let entry = try XCTUnwrap(entries.first { ($0["name"] as? String) == poisoned })
         XCTAssertEqual(entry["units_failed"] as? Int, 1)

@@ -48,14 +48,14 @@ if [[ $what == overhead || $what == all ]]; then
     start=$(date +%s.%N)
     "$BIN/posecoord" run --archive "$work/small" --out "$work/run" --threads 1 > /dev/null 2>&1
     end=$(date +%s.%N)
-    windows=$(python3 -c "import json; print(sum(v['counts']['windows'] for v in json.load(open('$work/run/_job.json'))['videos']))")
+    windows=$(python3 -c "import json; print(sum(v['counts']['windows'] for v in json.load(open('$work/run/_posecluster/job.json'))['videos']))")
     python3 -c "print(f'run:     {$windows} windows in {$end-$start:.2f} s: {$windows/($end-$start):.2f} windows/s (whole command)')"
     start=$(date +%s.%N)
     line=$(cluster "$work/small" "$work/cluster" 1 --threads 1 --batch 4)
     end=$(date +%s.%N)
     python3 -c "print(f'cluster: {$windows} windows in {$end-$start:.2f} s: {$windows/($end-$start):.2f} windows/s (whole job, coordinator + worker start included)')"
     echo "cluster: $line"
-    for f in "$work"/run/*.json; do [[ $(basename "$f") == _job.json ]] || cmp -s "$f" "$work/cluster/$(basename "$f")" || echo "DIFFERENT: $f"; done
+    for f in "$work"/run/*.json; do cmp -s "$f" "$work/cluster/$(basename "$f")" || echo "DIFFERENT: $f"; done
 fi
 
 if [[ $what == capacity || $what == scaling || $what == all ]]; then
