@@ -21,5 +21,7 @@ if [ "$(id -u)" = 0 ] && ip netns add "posecluster-probe-$$" 2>/dev/null; then
 else
   echo "skipped: the multi-host test needs root and network namespaces (ip netns), not available here"
 fi
+echo "== training smoke test (ops/ci/train.sh)"
+BIN="$bin" bash ops/ci/train.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing
