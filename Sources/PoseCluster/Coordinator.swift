@@ -229,9 +229,16 @@ public final class Coordinator: @unchecked Sendable {
 
     private var nowMs: Int64 { Int64(loop.nowMs) }
 
+    /// Events observed while actions are carried out (a UNIT whose send fails closes its session,
+    /// and that close is `.workerLeft`) wait here until the batch they interrupted is done.
+    private let events = EventFeed<SchedulerEvent>()
+
     private func feed(_ event: SchedulerEvent) {
-        let actions = scheduler.handle(event, now: nowMs)
-        for action in actions { perform(action) }
+        events.feed(event) { event in
+            let actions = scheduler.handle(event, now: nowMs)
+            for action in actions { perform(action) }
+        }
+        guard !events.isHandling else { return }
         grantPermits()
         if checksInvariants { invariants() }
     }
@@ -270,8 +277,16 @@ public final class Coordinator: @unchecked Sendable {
     private func perform(_ action: SchedulerAction) {
         switch action {
         case .lease(let unit, let worker, let lease, let deadline, let speculative):
-            guard let session = workersByID[worker], let stored = unitPayloads[unit], let video = videos[unit.video] else {
-                preconditionFailure("lease of \(unit) to \(worker) without its session or payload")
+            guard let stored = unitPayloads[unit], let video = videos[unit.video] else {
+                preconditionFailure("lease of \(unit) to \(worker) without its payload")
+            }
+            guard let session = workersByID[worker] else {
+                // Its session closed while this batch was carried out (an earlier UNIT's send
+                // failed): the scheduler hears of it next, from the `.workerLeft` waiting in
+                // `events`, and puts this unit back.
+                precondition(events.isWaiting { $0 == .workerLeft(worker, graceful: false) || $0 == .workerLeft(worker, graceful: true) },
+                             "lease of \(unit) to \(worker), whose session is gone and whose departure the scheduler will not hear")
+                return
             }
             let message = PoseWire.Unit(
                 id: PoseWire.UnitID(videoIndex: UInt32(unit.video), videoName: video.entry.name, unitIndex: UInt32(unit.index)),

@@ -3,7 +3,8 @@
 // connections), simulated workers, and a simulated network and clock. Faults are drawn from the
 // seed: connection breaks (TCP never drops silently: a break loses what is in flight and each side
 // notices a close, or the coordinator notices nothing and the heartbeat timeout must), latency
-// spikes, results re-sent after a reconnect, slow and stalled workers, worker crashes, late joins,
+// spikes, a UNIT whose send fails mid-decision (the session closes while its batch of actions is
+// carried out), results re-sent after a reconnect, slow and stalled workers, worker crashes, late joins,
 // drains, CREDIT changes, a coordinator crash with journal replay, and poison units (one kind
 // crashes every worker that runs it, one kind makes every worker report FAIL).
 //
@@ -280,6 +281,8 @@ private final class SimulatedWorld {
     var producerPlanned: Set<Int> = []
     var producerExhausted = false
     var feeding = false
+    let shellEvents = EventFeed<(event: SchedulerEvent, value: UInt64?)>()
+    var eventViolation: Violation?
 
     // Network and workers.
     var connections: [UInt64: Connection] = [:]
@@ -687,14 +690,58 @@ private final class SimulatedWorld {
         }
     }
 
-    /// Feeds one event to the scheduler and carries out its actions as the real coordinator does.
+    /// Feeds one event to the scheduler and carries out its actions as the real coordinator does:
+    /// an event observed while they are carried out (a UNIT whose send fails closes its session)
+    /// waits until the batch is done.
     func coordinator(_ event: SchedulerEvent, value: UInt64? = nil) throws {
+        shellEvents.feed((event, value)) { entry in
+            guard eventViolation == nil else { return }
+            do {
+                try handleNow(entry.event, value: entry.value)
+            } catch {
+                eventViolation = error as? Violation ?? Violation(message: "\(error)")
+            }
+        }
+        guard !shellEvents.isHandling else { return }
+        if let violation = eventViolation {
+            eventViolation = nil
+            throw violation
+        }
+        try feedProducer()
+    }
+
+    func handleNow(_ event: SchedulerEvent, value: UInt64?) throws {
         let actions = scheduler.handle(event, now: now)
+        var sendFailed: Set<WorkerID> = []
         for action in actions {
             switch action {
             case .lease(let unit, let worker, let lease, _, let speculative):
-                log("lease \(unit) to c\(worker.rawValue) as \(lease.rawValue)\(speculative ? " (speculative)" : "")")
-                send(.lease(unit, lease), on: worker.rawValue)
+                let id = worker.rawValue
+                if sendFailed.contains(worker) {
+                    // The case that crashed the coordinator: a lease decided before the close was seen.
+                    count("leaseAfterSendFailed")
+                    // What the real coordinator checks: the scheduler will hear of the close right after this batch.
+                    guard shellEvents.isWaiting(where: { $0.event == .workerLeft(worker, graceful: false) }) else {
+                        throw Violation(message: "lease of \(unit) to c\(id), whose session closed, and no .workerLeft waits for the scheduler")
+                    }
+                    log("lease \(unit) to c\(id) as \(lease.rawValue): its session closed in this batch; the scheduler hears after")
+                    continue
+                }
+                if faultsActive, let connection = connections[id], !connection.broken, !connection.closedByCoordinator,
+                   random.chance(0.02) {
+                    // The worker reset the connection: the UNIT's write fails, and the coordinator closes
+                    // the session in the middle of this batch. The scheduler hears of it after the batch;
+                    // later leases of the batch to this worker go nowhere.
+                    count("sendFails")
+                    log("lease \(unit) to c\(id) as \(lease.rawValue): the send fails (connection reset)")
+                    deliverClose(id, toCoordinator: false)
+                    connections[id]!.broken = true
+                    sendFailed.insert(worker)
+                    try coordinator(.workerLeft(worker, graceful: false))
+                    continue
+                }
+                log("lease \(unit) to c\(id) as \(lease.rawValue)\(speculative ? " (speculative)" : "")")
+                send(.lease(unit, lease), on: id)
             case .accept(let unit, let worker, _):
                 guard let value else { throw Violation(message: "accept of \(unit) not caused by a result") }
                 log("accept \(unit) from c\(worker.rawValue)")
@@ -734,7 +781,6 @@ private final class SimulatedWorld {
                 send(.drained, on: worker.rawValue)
             }
         }
-        try feedProducer()
     }
 
     func journal(_ unit: UnitID, value: UInt64) throws {

@@ -76,7 +76,10 @@ class ClusterTestCase: XCTestCase {
     }
 
     /// Folder of the built executables: beside the test bundle, or .build/release of this package.
+    /// POSECLUSTER_TEST_BINARIES names another folder, to run a test against other builds (the
+    /// "before" figures of docs/CLUSTER.md's threat model come from the previous release that way).
     static let binaryDirectory: String = {
+        if let override = ProcessInfo.processInfo.environment["POSECLUSTER_TEST_BINARIES"] { return override }
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path,
             Bundle.main.bundleURL.deletingLastPathComponent().path,

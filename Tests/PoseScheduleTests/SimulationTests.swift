@@ -60,7 +60,7 @@ final class SimulationTests: XCTestCase {
         print("simulation: releases=\(counters.releases) speculative=\(counters.speculativeLeases) duplicates=\(counters.duplicatesDropped) expired=\(counters.leasesExpired) failed=\(counters.unitsFailed) timedOut=\(counters.workersTimedOut) stuck=\(counters.workersStuck) restored=\(counters.unitsRestored) staleAccepted=\(counters.acceptedFromStaleLeases) bystanderFailures=\(bystanderFailures)")
         // The many-seed run must really exercise every fault and every recovery path.
         if seeds.count >= 100 {
-            for fault in ["break", "halfOpen", "crash", "poisonCrash", "drain", "credit", "stall", "coordinatorCrash", "resent", "latencySpike", "poisonHang"] {
+            for fault in ["break", "halfOpen", "crash", "poisonCrash", "drain", "credit", "stall", "coordinatorCrash", "resent", "latencySpike", "poisonHang", "sendFails", "leaseAfterSendFailed"] {
                 XCTAssertGreaterThan(totals[fault] ?? 0, 0, "no seed injected \(fault)")
             }
             XCTAssertGreaterThan(counters.releases, 0)
