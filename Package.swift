@@ -32,8 +32,10 @@ let package = Package(
         .target(name: "FTPPose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
         // Frames in: ffmpeg subprocess, JPEG folders, crops.
         .target(name: "PoseMedia", dependencies: ["PoseCore", "CTurboJPEG"], swiftSettings: nativeSIMD),
+        // The built-in person detector: Dalal-Triggs HOG with OpenCV's default people detector.
+        .target(name: "PoseDetect", dependencies: ["PoseCore", "PoseMedia"], swiftSettings: nativeSIMD),
         // Archive pipeline: scanning, detections, tracking, windows, units, merge, output, synth.
-        .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseMedia", "FTPPose"]),
+        .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseMedia", "FTPPose", "PoseDetect"]),
         // PoseTrack mAP as the official kit computes it.
         .target(name: "PoseEval", dependencies: ["PoseCore"]),
         // SHA-256, HMAC-SHA256, CRC32C.
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "FTPPoseTests", dependencies: ["FTPPose", "SafeTensors", "PoseTensor"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseMediaTests", dependencies: ["PoseMedia", "PoseCore", "SafeTensors"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PoseDetectTests", dependencies: ["PoseDetect", "PoseMedia", "PoseCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseArchiveTests", dependencies: ["PoseArchive", "PoseCore", "PoseMedia"]),
         .testTarget(name: "PoseEvalTests", dependencies: ["PoseEval", "PoseCore"]),
         .testTarget(name: "PoseCryptoTests", dependencies: ["PoseCrypto", "PoseCore"]),
