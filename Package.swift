@@ -4,9 +4,17 @@
 // libraries through systemLibrary targets (libzstd, libturbojpeg).
 import PackageDescription
 
-// The numeric kernels want the machine's SIMD width (AVX-512 where present, AVX2 elsewhere):
-// without -march the SIMD types lower to scalar fmaf calls. Every machine builds for itself.
-let nativeSIMD: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=native", "-Ounchecked"], .when(configuration: .release))]
+// One portable binary: the numeric code is built for x86-64-v3 (AVX2 + FMA; without it Swift's
+// SIMD types lower to scalar fmaf calls), and the AVX-512 / AVX512-BF16 / AMX kernels are compiled
+// in beside it through C shims with target attributes (CKernels, CBF16) and chosen at run time
+// (PoseTensor/KernelISA.swift). Not -march=native: a binary built on an AVX-512 machine must run
+// on an AVX2-only node. Other architectures build with the compiler's default target.
+#if arch(x86_64)
+let portableSIMDFlags = ["-Xcc", "-march=x86-64-v3", "-Ounchecked"]
+#else
+let portableSIMDFlags = ["-Ounchecked"]
+#endif
+let nativeSIMD: [SwiftSetting] = [.unsafeFlags(portableSIMDFlags, .when(configuration: .release))]
 
 let package = Package(
     name: "posecluster",
@@ -19,13 +27,15 @@ let package = Package(
         // C system libraries.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
-        // Header-only bf16 shim (vdpbf16ps micro-kernel, cpuid); compiled with the importer's -march=native.
+        // Header-only bf16 shim: vdpbf16ps and AMX kernels (target attributes), their scalar twins.
         .systemLibrary(name: "CBF16"),
+        // Header-only kernel shim: cpuid/XCR0/AMX permission, fp32 AVX2 and AVX-512 micro-kernels.
+        .systemLibrary(name: "CKernels"),
 
         // Shared vocabulary: geometry, joints, PoseTrack format, command-line parsing, atomic files.
         .target(name: "PoseCore"),
         // Tensor kernels: packed GEMM, LayerNorm, GELU, softmax, attention, each beside a plain reference.
-        .target(name: "PoseTensor", dependencies: ["CBF16"], swiftSettings: nativeSIMD),
+        .target(name: "PoseTensor", dependencies: ["CBF16", "CKernels"], swiftSettings: nativeSIMD),
         // safetensors reader (mmap) and writer.
         .target(name: "SafeTensors"),
         // The FTP-Pose model: config, weight table, forward pass, DPC-kNN, decoding.

@@ -10,6 +10,8 @@
 // Edge tiles go through a full-size scratch tile so they run the very same instructions. Threads
 // split rows and column panels, never K. So a row of C depends only on its row of A.
 
+import CKernels
+
 public typealias Vector = SIMD16<Float>
 
 /// Weights `[N, K]` (or any matrix used as the right-hand side) packed for the micro-kernel.
@@ -101,18 +103,21 @@ public struct PackedMatrix: @unchecked Sendable {
 public enum GEMM {
     public static let mr = 8
     public static let nr = PackedMatrix.nr
-    /// K block: an 8-row A panel (8 KiB) and a 32-column B panel (32 KiB) fit in L1 together.
-    public static let kc = 256
-    /// Rows per task: the packed A block (mc x kc floats, 96 KiB) stays in L2.
-    public static let mc = 96
+    /// K block, from this CPU's L1 data cache: an 8-row A panel and a 32-column B panel
+    /// (160 bytes per k) fill about 7/8 of it (256 on a 48 KiB L1, 160 on 32 KiB). The block size
+    /// does not change results: later blocks continue each element's FMA chain from C.
+    public static let kc: Int = max(64, min(512, (CacheSizes.level1Data * 7 / 8) / (4 * (mr + nr)) / 32 * 32))
+    /// Rows per task: the packed A block (mc x kc floats) stays in a quarter of L2; at most 96 so
+    /// small batches still give every thread work.
+    public static let mc: Int = max(24, min(96, (CacheSizes.level2 / 4) / (4 * kc) / mr * mr))
 
     /// The work split both GEMMs share: row blocks of `mc`, and, when there are too few of them to
     /// keep `threads` busy, column chunks of whole panels. Every output element is computed by one
     /// task with the whole K reduction, so results never depend on `threads`.
     /// `body(row0, rows, panel0, panelEnd, col0, colEnd)` runs once per tile.
-    static func forEachTile(m: Int, n: Int, panels: Int, threads: Int,
+    static func forEachTile(m: Int, n: Int, panels: Int, threads: Int, rowBlock: Int = mc,
                             _ body: (Int, Int, Int, Int, Int, Int) -> Void) {
-        let rowBlocks = (m + mc - 1) / mc
+        let rowBlocks = (m + rowBlock - 1) / rowBlock
         var chunks = 1
         if threads > 1 && rowBlocks < 4 * threads {
             chunks = min(panels, (4 * threads + rowBlocks - 1) / rowBlocks)
@@ -121,20 +126,22 @@ public enum GEMM {
         chunks = (panels + panelsPerChunk - 1) / panelsPerChunk
         Parallel.forEach(rowBlocks * chunks, threads: threads) { task in
             let block = task / chunks, chunk = task % chunks
-            let row0 = block * mc, rows = min(mc, m - row0)
+            let row0 = block * rowBlock, rows = min(rowBlock, m - row0)
             let panel0 = chunk * panelsPerChunk, panelEnd = min(panels, panel0 + panelsPerChunk)
             body(row0, rows, panel0, panelEnd, panel0 * nr, min(n, panelEnd * nr))
         }
     }
 
     /// `C[m, n] = (accumulate ? C : 0) + bias + A[m, k] * W^T`. `a` has row stride `lda`, `c` `ldc`.
-    /// Threads split row blocks and column panels; the result does not depend on `threads`.
+    /// Threads split row blocks and column panels; the result does not depend on `threads`, nor on
+    /// the kernel variant (`KernelISA.active`, or `isa`).
     public static func multiply(
         m: Int, a: UnsafePointer<Float>, lda: Int, w: PackedMatrix, bias: UnsafePointer<Float>?,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, threads: Int = 1, isa: KernelISA = .active
     ) {
         let n = w.n, k = w.k
         if m == 0 || n == 0 { return }
+        let kernel = FP32MicroKernel(isa)
         forEachTile(m: m, n: n, panels: w.panelCount, threads: threads) { row0, rows, panel0, panelEnd, col0, colEnd in
             if k == 0 {
                 for i in 0..<rows {
@@ -146,50 +153,40 @@ public enum GEMM {
             let rowPanels = (rows + mr - 1) / mr
             let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * min(kc, k))
             defer { packedA.deallocate() }
-            var tile = (SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(),
-                        SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>(), SIMD32<Float>())
-            withUnsafeMutableBytes(of: &tile) { tileBytes in
-                let scratch = tileBytes.baseAddress!.assumingMemoryBound(to: Float.self)
-                var k0 = 0
-                while k0 < k {
-                    let depth = min(kc, k - k0)
-                    // The first K block starts from the bias (plus C when accumulating), later
-                    // blocks from C: one FMA chain per element either way.
-                    let first = k0 == 0
-                    let loadC = !first || accumulate
-                    packRows(a: a + row0 * lda + k0, lda: lda, rows: rows, depth: depth, into: packedA)
-                    for p in panel0..<panelEnd {
-                        let bPanel = w.storage.pointer + p * k * nr + k0 * nr
-                        let width = min(nr, n - p * nr)
-                        var start = (Vector(), Vector())
-                        if first, let bias {
-                            if width == nr {
-                                start = (load(bias + p * nr), load(bias + p * nr + 16))
-                            } else {
-                                var padded = [Float](repeating: 0, count: nr)
-                                for j in 0..<width { padded[j] = bias[p * nr + j] }
-                                start = padded.withUnsafeBufferPointer { (load($0.baseAddress!), load($0.baseAddress! + 16)) }
+            // Scratch: a full 8 x 32 tile for edges, then the 32 start values.
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr + nr)
+            defer { scratch.deallocate() }
+            let start = scratch + mr * nr
+            var k0 = 0
+            while k0 < k {
+                let depth = min(kc, k - k0)
+                // The first K block starts from the bias (plus C when accumulating), later
+                // blocks from C: one FMA chain per element either way.
+                let first = k0 == 0
+                let initial: FP32MicroKernel.Start = !first ? .c : accumulate ? .cPlusStart : .start
+                packRows(a: a + row0 * lda + k0, lda: lda, rows: rows, depth: depth, into: packedA)
+                for p in panel0..<panelEnd {
+                    let bPanel = w.storage.pointer + p * k * nr + k0 * nr
+                    let width = min(nr, n - p * nr)
+                    for j in 0..<nr { start[j] = first && j < width ? (bias?[p * nr + j] ?? 0) : 0 }
+                    for rp in 0..<rowPanels {
+                        let height = min(mr, rows - rp * mr)
+                        let cTile = c + (row0 + rp * mr) * ldc + p * nr
+                        let aPanel = packedA + rp * mr * depth
+                        if height == mr && width == nr {
+                            kernel.run(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: ldc, initial: initial, start: start)
+                        } else {
+                            // Same instructions through a full tile, so edge rows are bitwise equal.
+                            scratch.initialize(repeating: 0, count: mr * nr)
+                            if initial != .start {
+                                for i in 0..<height { (scratch + i * nr).update(from: cTile + i * ldc, count: width) }
                             }
-                        }
-                        for rp in 0..<rowPanels {
-                            let height = min(mr, rows - rp * mr)
-                            let cTile = c + (row0 + rp * mr) * ldc + p * nr
-                            let aPanel = packedA + rp * mr * depth
-                            if height == mr && width == nr {
-                                microKernel(depth: depth, a: aPanel, b: bPanel, c: cTile, ldc: ldc, loadC: loadC, start: start)
-                            } else {
-                                // Same instructions through a full tile, so edge rows are bitwise equal.
-                                scratch.initialize(repeating: 0, count: mr * nr)
-                                if loadC {
-                                    for i in 0..<height { (scratch + i * nr).update(from: cTile + i * ldc, count: width) }
-                                }
-                                microKernel(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr, loadC: loadC, start: start)
-                                for i in 0..<height { (cTile + i * ldc).update(from: scratch + i * nr, count: width) }
-                            }
+                            kernel.run(depth: depth, a: aPanel, b: bPanel, c: scratch, ldc: nr, initial: initial, start: start)
+                            for i in 0..<height { (cTile + i * ldc).update(from: scratch + i * nr, count: width) }
                         }
                     }
-                    k0 += depth
                 }
+                k0 += depth
             }
         }
     }
@@ -222,20 +219,25 @@ public enum GEMM {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self) }
 
-    /// c[8][32] = start (+ c when `loadC`) + a[depth][8] (broadcast) * b[depth][32]; one FMA chain
-    /// per element, k in order. `start` is the 32 column values every row starts from.
+    /// The portable micro-kernel (`KernelISA.generic`): c[8][32] = initial + a[depth][8]
+    /// (broadcast) * b[depth][32], one FMA chain per element, k in order, like the C kernels.
     @inline(never)
-    static func microKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
-                            loadC: Bool, start: (Vector, Vector)) {
+    static func portableMicroKernel(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                                    ldc: Int, initial: FP32MicroKernel.Start, start: UnsafePointer<Float>) {
         let c0 = c, c1 = c + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc, c6 = c5 + ldc, c7 = c6 + ldc
-        let s0 = start.0, s1 = start.1
+        let s0 = load(start), s1 = load(start + 16)
         var x00 = s0, x01 = s1, x10 = s0, x11 = s1, x20 = s0, x21 = s1, x30 = s0, x31 = s1
         var x40 = s0, x41 = s1, x50 = s0, x51 = s1, x60 = s0, x61 = s1, x70 = s0, x71 = s1
-        if loadC {
+        if initial == .cPlusStart {
             x00 = load(c0) + s0; x01 = load(c0 + 16) + s1; x10 = load(c1) + s0; x11 = load(c1 + 16) + s1
             x20 = load(c2) + s0; x21 = load(c2 + 16) + s1; x30 = load(c3) + s0; x31 = load(c3 + 16) + s1
             x40 = load(c4) + s0; x41 = load(c4 + 16) + s1; x50 = load(c5) + s0; x51 = load(c5 + 16) + s1
             x60 = load(c6) + s0; x61 = load(c6 + 16) + s1; x70 = load(c7) + s0; x71 = load(c7 + 16) + s1
+        } else if initial == .c {
+            x00 = load(c0); x01 = load(c0 + 16); x10 = load(c1); x11 = load(c1 + 16)
+            x20 = load(c2); x21 = load(c2 + 16); x30 = load(c3); x31 = load(c3 + 16)
+            x40 = load(c4); x41 = load(c4 + 16); x50 = load(c5); x51 = load(c5 + 16)
+            x60 = load(c6); x61 = load(c6 + 16); x70 = load(c7); x71 = load(c7 + 16)
         }
         var pa = a, pb = b
         for _ in 0..<depth {
@@ -255,5 +257,45 @@ public enum GEMM {
         store(x20, c2); store(x21, c2 + 16); store(x30, c3); store(x31, c3 + 16)
         store(x40, c4); store(x41, c4 + 16); store(x50, c5); store(x51, c5 + 16)
         store(x60, c6); store(x61, c6 + 16); store(x70, c7); store(x71, c7 + 16)
+    }
+}
+
+/// The fp32 8 x 32 micro-kernel of one `KernelISA`: the C kernels of CKernels (fp32_kernels.h)
+/// or the portable Swift one. All compute the same bits.
+struct FP32MicroKernel {
+    /// Where the accumulators start (CK_INIT_* in the shim).
+    enum Start: Int32 {
+        case start = 0, cPlusStart = 1, c = 2
+    }
+    enum Code { case portable, avx2, avx512 }
+    let code: Code
+
+    init(_ isa: KernelISA) {
+        switch isa {
+        case .generic: code = .portable
+        case .avx2: code = .avx2
+        case .avx512, .avx512bf16, .amx: code = .avx512
+        }
+    }
+
+    @inline(__always)
+    func run(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+             initial: Start, start: UnsafePointer<Float>) {
+        switch code {
+        case .portable:
+            GEMM.portableMicroKernel(depth: depth, a: a, b: b, c: c, ldc: ldc, initial: initial, start: start)
+        case .avx2:
+            #if arch(x86_64)
+            ck_fp32_kernel_avx2(depth, a, b, c, ldc, initial.rawValue, start)
+            #else
+            preconditionFailure("AVX2 kernels exist only on x86-64")
+            #endif
+        case .avx512:
+            #if arch(x86_64)
+            ck_fp32_kernel_avx512(depth, a, b, c, ldc, initial.rawValue, start)
+            #else
+            preconditionFailure("AVX-512 kernels exist only on x86-64")
+            #endif
+        }
     }
 }

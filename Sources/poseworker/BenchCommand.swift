@@ -20,7 +20,7 @@ enum BenchCommand {
         let compareUnpruned = arguments.flag("--compare-unpruned")
         let peakPerCore = try arguments.double("--peak-gflops-per-core", default: 256)
         let kernels = arguments.flag("--kernels")
-        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"))
+        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()
 
         print(BenchPlatform.describe())
@@ -55,25 +55,25 @@ enum BenchCommand {
         return 0
     }
 
-    /// `--bf16` selects the opt-in bf16 linear layers; refused on a CPU without AVX512_BF16
-    /// (the scalar fallback is for correctness on other machines, far slower than fp32).
-    static func precision(bf16: Bool) throws -> Precision {
-        guard bf16 else { return .fp32 }
-        guard BF16.cpuSupported else {
-            throw UsageError("--bf16 needs a CPU with AVX512_BF16 (vdpbf16ps); this one does not report it (cpuid leaf 7.1 EAX bit 5): run without --bf16 for the fp32 path")
+    /// `--precision fp32|bf16|auto` (or `--bf16`): bf16 is refused where this CPU has no fast bf16
+    /// kernel (the scalar class is for correctness, far slower than fp32); auto picks bf16 where it has.
+    static func precision(bf16: Bool, setting: String?) throws -> Precision {
+        let isa = KernelISA.active
+        guard let precision = bf16 ? .bf16 : try setting.map({ text -> Precision in
+            guard let value = Precision(setting: text, isa: isa) else { throw UsageError("--precision must be fp32, bf16 or auto, got \"\(text)\"") }
+            return value
+        }) ?? .fp32 else { return .fp32 }
+        if precision == .bf16 && isa.bf16Kernel == .scalar {
+            throw UsageError("bf16 needs a CPU with AMX or AVX512_BF16 (the \(isa.rawValue) kernels have only the slow scalar bf16 twin): use --precision fp32 or auto")
         }
-        guard BF16.kernelCompiled else {
-            throw UsageError("--bf16: the CPU has AVX512_BF16 but this build does not use it (build with -c release, which compiles PoseTensor with -march=native)")
-        }
-        return .bf16
+        return precision
     }
 
     static func describe(_ precision: Precision) -> String {
-        let cpu = BF16.cpuSupported ? "CPU has AVX512_BF16" : "CPU lacks AVX512_BF16"
-        let build = BF16.kernelCompiled ? "vdpbf16ps kernel compiled in" : "vdpbf16ps kernel not compiled in"
+        let isa = KernelISA.active
         switch precision {
-        case .fp32: return "path: fp32 linear layers (default; --bf16 for bf16: \(cpu), \(build))"
-        case .bf16: return "path: bf16 linear layers (vdpbf16ps, fp32 accumulation; attention, norms, DPC fp32; \(cpu))"
+        case .fp32: return "path: fp32 linear layers, \(isa.fp32Kernel) micro-kernel (kernel class fp32; --precision bf16|auto for bf16)"
+        case .bf16: return "path: bf16 linear layers, kernel class \(isa.kernelClass(for: .bf16)) (fp32 accumulation; attention, norms, DPC fp32)"
         }
     }
 
@@ -103,8 +103,8 @@ enum BenchCommand {
                      iterations, load[0]))
         print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f windows per CPU-second, %.0f GFLOPS per busy core",
                      cpu * 1000, cpu / mean, Double(batch) / cpu, flops * Double(batch) / cpu / 1e9))
-        // The peak is fp32's; bf16 dot products (vdpbf16ps) do twice the work per instruction.
-        let peakName = model.precision == .bf16 ? "fp32 peak (bf16's is twice that)" : "fp32 peak"
+        // The peak is fp32's; bf16 dot products (vdpbf16ps) do twice the work per instruction, AMX far more.
+        let peakName = model.precision == .bf16 ? "fp32 peak (bf16's is higher)" : "fp32 peak"
         print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved = %.0f%% of %.0f GFLOPS %@",
                      flops / 1e9, gflops, 100 * gflops / peak, peak, peakName))
         let stages = Stage.allCases.map { String(format: "%@ %.1f", $0.rawValue, timings.total($0) / Double(iterations) * 1000) }

@@ -8,9 +8,7 @@ import Glibc
 
 enum BenchPlatform {
     static func describe() -> String {
-        let flags = cpuFlags()
-        let isa = flags.contains("avx512f") ? "AVX-512 (avx512f" + (flags.contains("avx512_bf16") ? ", avx512_bf16" : "") + ")"
-            : flags.contains("avx2") ? "AVX2 (no AVX-512: SIMD16 splits into two 8-wide halves, slower)" : "no AVX2/AVX-512 detected"
+        let isa = KernelISA.active
         #if arch(x86_64)
         let arch = "x86_64"
         #elseif arch(arm64)
@@ -18,16 +16,20 @@ enum BenchPlatform {
         #else
         let arch = "other"
         #endif
+        let forced = ProcessInfo.processInfo.environment[KernelISA.environmentVariable].map { "forced by \(KernelISA.environmentVariable)=\($0)" } ?? "the best this CPU runs"
         return """
-        engine: packed GEMM \(GEMM.mr)x\(GEMM.nr) micro-kernel, SIMD\(Vector.scalarCount)<Float> accumulators, KC \(GEMM.kc), MC \(GEMM.mc), no BLAS; vectorised exp/erf
-        cpu: \(arch), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(isa)
+        engine: packed GEMM \(GEMM.mr)x\(GEMM.nr) micro-kernel, KC \(GEMM.kc), MC \(GEMM.mc) (L1d \(CacheSizes.level1Data >> 10) KiB, L2 \(CacheSizes.level2 >> 10) KiB), no BLAS; vectorised exp/erf
+        kernels: \(isa.rawValue) (\(forced); this CPU runs \(KernelISA.supported.map(\.rawValue).joined(separator: ", "))): fp32 \(isa.fp32Kernel), bf16 class \(isa.bf16Kernel.rawValue)
+        cpu: \(arch), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpuName())
         """
     }
 
-    static func cpuFlags() -> Set<String> {
+    /// The model name from /proc/cpuinfo ("AMD EPYC 9R14 ..."), or "unknown".
+    static func cpuName() -> String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
-        return Set(line.split(separator: ":").last?.split(separator: " ").map(String.init) ?? [])
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+              let name = line.split(separator: ":", maxSplits: 1).last else { return "unknown" }
+        return name.trimmingCharacters(in: .whitespaces)
     }
 
     /// User + system CPU time of the process: on a shared machine it shows the work apart from

@@ -17,7 +17,7 @@ enum InferCommand {
         let outputPath = try arguments.required("--output")
         let prune = try parsePrune(try arguments.option("--prune"))
         let threads = try arguments.int("--threads", default: 2, range: 1...256)
-        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"))
+        let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()
 
         let model: FTPPoseModel

@@ -1,5 +1,6 @@
 // poseworker: a cluster worker and the engine's own tools. Each subcommand lives in its own file.
 import PoseCore
+import PoseTensor
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,9 +10,10 @@ usage: poseworker <command> [options]      (poseworker join --help for all its o
 
 commands:
   join    work for a coordinator:    poseworker join HOST:PORT [--threads N] [--credits N] [--token-file F] [--cache DIR]
-  infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR] [--bf16]
+  infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR] [--precision fp32|bf16|auto]
   bench   measure the engine:        poseworker bench [--model b|s|demo|FILE] [--batch N] [--threads N] [--prune HR,LR]
-                                     [--iterations N] [--compare-unpruned] [--kernels] [--bf16]
+                                     [--iterations N] [--compare-unpruned] [--kernels] [--precision fp32|bf16|auto]
+  POSE_ISA=generic|avx2|avx512|avx512bf16|amx forces a kernel variant (the default is the best this CPU runs)
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [
@@ -35,6 +37,12 @@ if name != "join", all.dropFirst().contains(where: { $0 == "--help" || $0 == "-h
     exit(0)
 }
 var arguments = CommandArguments(Array(all.dropFirst()))
+do {
+    _ = try KernelISA.fromEnvironment()   // a bad POSE_ISA fails here, as a sentence
+} catch {
+    FileHandleOutput.error("poseworker: \(error)")
+    exit(2)
+}
 do {
     exit(try command(&arguments))
 } catch let error as UsageError {

@@ -7,7 +7,7 @@ import PoseTensor
 
 final class BF16ModelTests: XCTestCase {
     func testDemoHeatmapsWithinBF16Tolerance() throws {
-        guard BF16.cpuSupported else { throw XCTSkip("bf16 path not tested: this CPU lacks AVX512_BF16 (cpuid 7.1 EAX bit 5)") }
+        guard BF16.cpuSupported else { throw XCTSkip("bf16 path not tested: this CPU has neither AVX512_BF16 (cpuid 7.1 EAX bit 5) nor AMX-BF16") }
         let weights = try fixturePath("demo.weights.safetensors")
         let golden = try SafeTensorsFile(contentsOfFile: try fixturePath("demo.io.safetensors"))
         let prune = golden.metadata["prune"]!.split(separator: ",").map { Int($0)! }

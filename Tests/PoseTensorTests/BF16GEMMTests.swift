@@ -5,9 +5,10 @@ import PoseCore
 import XCTest
 @testable import PoseTensor
 
-/// The bf16 tests need AVX512_BF16; elsewhere they skip with a visible reason.
+/// These bf16 tests run the active variant's fast bf16 kernel (AVX512_BF16 or AMX); elsewhere they
+/// skip with a visible reason (AMXTests cover the AMX tile program by emulation everywhere).
 func requireBF16() throws {
-    guard BF16.cpuSupported else { throw XCTSkip("bf16 path not tested: this CPU lacks AVX512_BF16 (cpuid 7.1 EAX bit 5)") }
+    guard BF16.cpuSupported else { throw XCTSkip("bf16 path not tested: this CPU has neither AVX512_BF16 (cpuid 7.1 EAX bit 5) nor AMX-BF16") }
 }
 
 private func bf16Multiply(_ a: [Float], m: Int, k: Int, _ packed: PackedBF16Matrix, bias: [Float]?, into c: inout [Float],
