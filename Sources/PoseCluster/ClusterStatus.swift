@@ -33,6 +33,9 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         public var etaSeconds: Double?
         /// Connections refused or closed for bad input (auth, framing, limits).
         public var connectionsRejected = 0
+        /// Of `connectionsRejected`: authenticated peers closed for breaking the protocol (a RESULT or
+        /// FAIL for a lease they do not hold, values out of range).
+        public var protocolViolations = 0
         public var bytesSent: UInt64 = 0
         public var bytesReceived: UInt64 = 0
         public init() {}
@@ -111,6 +114,7 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         metric("windows_done_total", "counter", "Windows accepted.", Double(job.windowsDone))
         metric("windows_per_second", "gauge", "Recent accepted windows per second.", job.windowsPerSecond)
         metric("connections_rejected_total", "counter", "Connections refused or closed for bad input.", Double(job.connectionsRejected))
+        metric("protocol_violations_total", "counter", "Authenticated peers closed for a RESULT or FAIL they may not send.", Double(job.protocolViolations))
         metric("bytes_sent_total", "counter", "Bytes sent to peers.", Double(job.bytesSent))
         metric("bytes_received_total", "counter", "Bytes received from peers.", Double(job.bytesReceived))
         metric("workers", "gauge", "Workers connected.", Double(workers.count))

@@ -655,16 +655,17 @@ public final class Coordinator: @unchecked Sendable {
             streamModel(to: session, from: Int(request.offset))
         case .result(let result):
             feed(.heartbeat(worker))
-            guard let unit = checkUnit(result.id, from: session) else { return }
+            guard let unit = heldUnit(result.id, lease: result.leaseID, from: session, message: "RESULT") else { return }
             if let problem = problemWithResult(result, unit: unit) {
-                feed(.failure(worker, unit, LeaseID(result.leaseID), reason: "bad result: \(problem)"))
+                violation(session, "RESULT for \(result.id) under lease \(result.leaseID): \(problem)")
                 return
             }
             pendingResults[LeaseID(result.leaseID)] = result.windows
             feed(.result(worker, unit, LeaseID(result.leaseID)))
             pendingResults[LeaseID(result.leaseID)] = nil
         case .fail(let failure):
-            guard let unit = checkUnit(failure.id, from: session) else { return }
+            feed(.heartbeat(worker))
+            guard let unit = heldUnit(failure.id, lease: failure.leaseID, from: session, message: "FAIL") else { return }
             status.workerFailures += 1
             log("worker \(session.describe) failed \(failure.id): \(failure.reason)")
             feed(.failure(worker, unit, LeaseID(failure.leaseID), reason: failure.reason))
@@ -683,26 +684,36 @@ public final class Coordinator: @unchecked Sendable {
         }
     }
 
-    /// The scheduler's name for a unit a worker names, or nil after refusing the worker.
-    private func checkUnit(_ id: PoseWire.UnitID, from session: PeerSession) -> PoseSchedule.UnitID? {
-        let index = Int(id.videoIndex)
-        guard let video = videos[index], video.entry.name == id.videoName else {
-            // A unit of another coordinator run (video indices differ) or a confused peer: not ours.
-            log("worker \(session.describe) answered for \(id), which this coordinator never leased; ignored")
+    /// The scheduler's name for the unit a RESULT or FAIL answers for, if this session holds that
+    /// lease; otherwise the session is closed as a protocol violation and nil returned. An honest
+    /// worker answers only for UNITs it received on this connection (it drops its work on a
+    /// reconnect), and the scheduler keeps a lease with its worker until answered.
+    private func heldUnit(_ id: PoseWire.UnitID, lease: UInt64, from session: PeerSession, message: String) -> PoseSchedule.UnitID? {
+        let unit = PoseSchedule.UnitID(video: Int(id.videoIndex), index: Int(id.unitIndex))
+        guard let worker = session.workerID, let video = videos[unit.video], video.entry.name == id.videoName,
+              scheduler.holds(LeaseID(lease), of: unit, by: worker) else {
+            violation(session, "\(message) for \(id) under lease \(lease), which this session does not hold")
             return nil
         }
-        return PoseSchedule.UnitID(video: index, index: Int(id.unitIndex))
+        return unit
     }
 
+    /// Closes an authenticated peer that broke the protocol; counted in /metrics (protocol_violations_total).
+    private func violation(_ session: PeerSession, _ reason: String) {
+        status.protocolViolations += 1
+        refuse(session, code: .unexpectedMessage, reason: "protocol violation: \(reason)")
+    }
+
+    /// What is wrong with a RESULT's shape or values, or nil. The bounds come from the model's
+    /// input shape (ResultBounds), so every model family is checked by the same rule.
     private func problemWithResult(_ result: UnitResult, unit: PoseSchedule.UnitID) -> String? {
         guard let plan = videos[unit.video]?.results?.plan else { return nil }
         guard plan.units.indices.contains(unit.index) else { return "unit \(unit.index) does not exist" }
         let expected = plan.units[unit.index].windows.count
         guard result.windows.count == expected else { return "\(result.windows.count) windows, expected \(expected)" }
-        let values = plan.inputShape.joints * 3
+        let bounds = ResultBounds(shape: plan.inputShape)
         for (w, window) in result.windows.enumerated() {
-            guard window.values.count == values else { return "window \(w) has \(window.values.count) values, expected \(values)" }
-            guard window.values.allSatisfy({ $0.isFinite }) else { return "window \(w) has a value that is not finite" }
+            if let problem = bounds.problem(with: window) { return "window \(w): \(problem)" }
         }
         return nil
     }

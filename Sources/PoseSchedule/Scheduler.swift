@@ -507,6 +507,12 @@ public struct Scheduler: Sendable {
 
     // MARK: - Bookkeeping
 
+    /// Whether `worker` holds `lease`, granted for `unit` (live or not): the only RESULT or FAIL an
+    /// honest worker sends. The coordinator refuses any other before it becomes an event.
+    public func holds(_ lease: LeaseID, of unit: UnitID, by worker: WorkerID) -> Bool {
+        leaseMatches(lease, worker: worker, unit: unit)
+    }
+
     private func leaseMatches(_ lease: LeaseID, worker: WorkerID, unit: UnitID) -> Bool {
         guard let record = leases[lease] else { return false }
         return record.worker == worker && record.unit == unit

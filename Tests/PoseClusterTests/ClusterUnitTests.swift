@@ -135,3 +135,28 @@ final class ClusterUnitTests: XCTestCase {
         XCTAssertThrowsError(try limits.validate())
     }
 }
+
+final class ResultBoundsTests: XCTestCase {
+    func testBoundsComeFromTheInputShapeAndRefuseWhatNoModelProduces() {
+        for shape in [ModelInputShape(width: 192, height: 256, frames: 5, joints: 17), ModelInputShape(width: 256, height: 256, frames: 1, joints: 17),
+                      ModelInputShape(width: 96, height: 128, frames: 3, joints: 33)] {
+            let bounds = ResultBounds(shape: shape)
+            func window(_ change: (inout [Float]) -> Void) -> WindowKeypoints {
+                var values: [Float] = (0..<shape.joints).flatMap { (j: Int) -> [Float] in [Float(j % shape.heatmapWidth), Float(j % shape.heatmapHeight), 0.5] }
+                change(&values)
+                return WindowKeypoints(values: values)
+            }
+            XCTAssertNil(bounds.problem(with: window { _ in }), "\(shape)")
+            XCTAssertNil(bounds.problem(with: window { $0[0] = Float(shape.heatmapWidth) + 0.25; $0[2] = 1; $0[5] = 0 }), "edges of the map and of 0...1")
+            XCTAssertNotNil(bounds.problem(with: window { $0.removeLast() }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[2] = 5 }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[2] = -0.01 }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[1] = .nan }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[0] = .infinity }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[0] = Float(2 * shape.heatmapWidth) + 1 }))
+            XCTAssertNotNil(bounds.problem(with: window { $0[1] = -Float(shape.heatmapHeight) - 1 }))
+            XCTAssertEqual(bounds.problem(with: window { $0[3 * (shape.joints - 1) + 2] = 5 }),
+                           "joint \(shape.joints - 1) score 5.0 outside 0...1")
+        }
+    }
+}

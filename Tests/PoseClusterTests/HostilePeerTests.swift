@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import PoseCore
 import PoseWire
 @testable import PoseCluster
 
@@ -89,5 +90,83 @@ final class HostilePeerTests: HostilePeerTestCase {
         XCTAssertNotNil(status(httpPort: served.httpPort), "the coordinator must still answer /status")
         finishWithAWorker(served)
         XCTAssertFalse(served.child.output.contains("without its session"), served.child.output)
+    }
+}
+
+extension HostilePeerTests {
+    /// A RESULT window of `joints` joints, every joint at (x, y) with `score`.
+    func window(joints: Int, x: Float = 1, y: Float = 1, score: Float = 0.5) -> WindowKeypoints {
+        WindowKeypoints(values: (0..<joints).flatMap { _ in [x, y, score] })
+    }
+
+    func metric(_ served: Served, _ name: String) -> Double? {
+        guard let response = try? HTTPClient.get(Endpoint(host: "127.0.0.1", port: served.httpPort), path: "/metrics") else { return nil }
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + " ") }) else { return nil }
+        return Double(line.split(separator: " ").last ?? "")
+    }
+
+    /// Issue 8.2: RESULTs for units never leased to the sender were accepted, with scores of 5.0.
+    /// Now a RESULT or FAIL is accepted only under a lease the session holds, with sane values;
+    /// anything else closes the session and counts in protocol_violations_total.
+    func testResultsAreAcceptedOnlyForHeldLeasesWithSaneValues() throws {
+        let archive = try makeArchive()
+        let out = directory + "/out"
+        // Each liar closed while holding a unit counts an attempt against it (a bad result may be the
+        // unit's fault): a high cap keeps the units alive for the honest worker.
+        let served = try serve(archive: archive, out: out, extra: ["--attempts", "100"])
+        let joints = 17
+
+        // Never sent CREDIT, guesses unit ids and lease ids.
+        let guesser = try authenticated(served, name: "guesser")
+        for index in 0..<4 {
+            guesser.send(.result(UnitResult(id: PoseWire.UnitID(videoIndex: 0, videoName: "000001_mpii_test", unitIndex: UInt32(index)),
+                                            leaseID: UInt64(index + 1), windows: [window(joints: joints, score: 5)], computeMicros: 1)))
+        }
+        XCTAssertTrue(guesser.waitClosed(), "a RESULT for a lease it was never given must close the session")
+
+        // Holds a lease, answers for it with a score of 5.
+        let liar = try authenticated(served, name: "liar")
+        liar.send(.credit(Credit(units: 1)))
+        let unit = try XCTUnwrap(liar.nextUnit(), "a UNIT after CREDIT")
+        liar.send(.result(UnitResult(id: unit.id, leaseID: unit.leaseID,
+                                     windows: (0..<unit.windowCount).map { _ in window(joints: unit.inputShape.joints, score: 5) },
+                                     computeMicros: 1)))
+        XCTAssertTrue(liar.waitClosed(), "a score of 5 must close the session")
+
+        // Holds a lease, answers under another lease id; then one with NaN; then x far outside the crop.
+        for (name, leaseDelta, value) in [("wrong-lease", UInt64(1000), Float(0.5)), ("nan", 0, .nan), ("far", 0, 1e6)] {
+            let client = try authenticated(served, name: name)
+            client.send(.credit(Credit(units: 1)))
+            let held = try XCTUnwrap(client.nextUnit(), "\(name): a UNIT after CREDIT")
+            let windows = (0..<held.windowCount).map { _ in
+                value == 0.5 ? window(joints: held.inputShape.joints) : window(joints: held.inputShape.joints, x: value)
+            }
+            client.send(.result(UnitResult(id: held.id, leaseID: held.leaseID + leaseDelta, windows: windows, computeMicros: 1)))
+            XCTAssertTrue(client.waitClosed(), "\(name): must close the session")
+        }
+        // A FAIL for a lease it does not hold, too.
+        let failer = try authenticated(served, name: "failer")
+        failer.send(.fail(UnitFailure(id: PoseWire.UnitID(videoIndex: 0, videoName: "000001_mpii_test", unitIndex: 0), leaseID: 99_999, reason: "no")))
+        XCTAssertTrue(failer.waitClosed(), "a FAIL for a lease it does not hold must close the session")
+
+        XCTAssertEqual(metric(served, "posecluster_protocol_violations_total"), 6)
+        XCTAssertEqual(jobCount(served, "unitsAccepted"), 0, "nothing a liar sent may be accepted")
+        finishWithAWorker(served)
+        let output = served.child.output
+        XCTAssertTrue(output.contains("which this session does not hold"), output)
+        XCTAssertTrue(output.contains("score 5.0 outside 0...1"), output)
+        // Every accepted unit came from the honest worker: every joint score in the outputs is in 0...1.
+        var scoresSeen = 0
+        for (path, data) in files(under: out) where path.hasSuffix(".json") && !path.contains("_posecluster") {
+            let annotations = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["annotations"] as? [[String: Any]] ?? []
+            for annotation in annotations {
+                for score in annotation["scores"] as? [Double] ?? [] {
+                    XCTAssertTrue((0...1).contains(score), "\(path): score \(score)")
+                    scoresSeen += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(scoresSeen, 0, "the outputs should hold predictions")
     }
 }
