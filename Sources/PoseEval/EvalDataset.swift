@@ -12,6 +12,8 @@ public enum EvalError: Error, CustomStringConvertible, Equatable {
     case frameCountMismatch(prediction: String, predictionFrames: Int, groundTruth: String, groundTruthFrames: Int)
     case missingHeadBox(path: String, frame: Int, person: Int)
     case unreadable(path: String, reason: String)
+    case annolist(path: String, reason: String)
+    case missingTrackID(path: String, field: String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,10 @@ public enum EvalError: Error, CustomStringConvertible, Equatable {
             return "\(path): frame \(frame), person \(person) has no bbox_head; the head size (PCKh) needs it"
         case .unreadable(let path, let reason):
             return "\(path): cannot read: \(reason)"
+        case .annolist(let path, let reason):
+            return "\(path): not a PoseTrack 2017 annolist file: \(reason)"
+        case .missingTrackID(let path, let field):
+            return "\(path): \(field) has no track_id; tracking evaluation needs one for every person"
         }
     }
 }
@@ -41,12 +47,20 @@ public struct EvalVideoResult: Equatable, Sendable {
     public var hasMissingScores: Bool
     public var imagesOfOtherVideos: Int
     public var entries: EvalFrameEntries
+    /// Per joint, the tracking events of this video (nil unless asked for).
+    public var tracking: [EvalTrackCounts]?
 
-    /// Evaluates a video's frames; `truthPath` names the ground truth in errors.
-    public init(name: String, truth: EvalVideo, prediction: EvalVideo, truthPath: String, predictionPath: String) throws {
+    /// Evaluates a video's frames; `truthPath` names the ground truth in errors. With `tracking`,
+    /// also the CLEAR-MOT events of evaluateTracking.
+    public init(name: String, truth: EvalVideo, prediction: EvalVideo, truthPath: String, predictionPath: String,
+                tracking: Bool = false) throws {
         guard truth.frames.count == prediction.frames.count else {
             throw EvalError.frameCountMismatch(prediction: predictionPath, predictionFrames: prediction.frames.count,
                                                groundTruth: truthPath, groundTruthFrames: truth.frames.count)
+        }
+        if tracking {
+            if let field = truth.personWithoutTrackID { throw EvalError.missingTrackID(path: truthPath, field: field) }
+            if let field = prediction.personWithoutTrackID { throw EvalError.missingTrackID(path: predictionPath, field: field) }
         }
         self.name = name
         frames = truth.frames.count
@@ -55,9 +69,10 @@ public struct EvalVideoResult: Equatable, Sendable {
         imagesOfOtherVideos = prediction.imagesOfOtherVideos + truth.imagesOfOtherVideos
         entries = EvalFrameEntries(entries: Array(repeating: [], count: EvalJoints.count),
                                    groundTruthJoints: Array(repeating: 0, count: EvalJoints.count))
+        var trackingFrames: [[EvalTrackFrame]] = []
         for (index, frame) in truth.frames.enumerated() {
             // cleanupData: a frame counts when its ground truth lists a person, even one without points.
-            guard !frame.people.isEmpty else { continue }
+            guard frame.isEvaluated else { continue }
             evaluatedFrames += 1
             let people = EvalMatching.removingIgnored(frame.people, regions: frame.ignoreRegions)
             let predicted = EvalMatching.removingIgnored(prediction.frames[index].people, regions: frame.ignoreRegions)
@@ -71,7 +86,12 @@ public struct EvalVideoResult: Equatable, Sendable {
                 entries.entries[joint] += added.entries[joint]
                 entries.groundTruthJoints[joint] += added.groundTruthJoints[joint]
             }
+            if tracking {
+                // Distances are those above, so a missing head box has already been reported.
+                trackingFrames.append(try EvalMatching.trackingFrames(truth: people, predictions: predicted))
+            }
         }
+        if tracking { self.tracking = EvalTracking.counts(frames: trackingFrames) }
     }
 }
 
@@ -87,13 +107,15 @@ public struct EvalSummary: Equatable, Sendable {
     public var evaluatedFrames: Int
     public var groundTruthPeople: Int
     public var predictedPeople: Int
+    /// With tracking: the CLEAR-MOT metrics of evaluateTracking.
+    public var tracking: EvalTrackingSummary?
 
     public static func == (a: EvalSummary, b: EvalSummary) -> Bool {
         func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
         return a.joints == b.joints && a.groups.count == b.groups.count && zip(a.groups, b.groups).allSatisfy(same)
             && same(a.total, b.total) && a.videos == b.videos && a.frames == b.frames
             && a.evaluatedFrames == b.evaluatedFrames && a.groundTruthPeople == b.groundTruthPeople
-            && a.predictedPeople == b.predictedPeople
+            && a.predictedPeople == b.predictedPeople && a.tracking == b.tracking
     }
 
     /// Pools the videos' entries in the given order (poseval concatenates frames file by file).
@@ -116,6 +138,8 @@ public struct EvalSummary: Equatable, Sendable {
         evaluatedFrames = results.reduce(0) { $0 + $1.evaluatedFrames }
         groundTruthPeople = results.reduce(0) { $0 + $1.groundTruthPeople }
         predictedPeople = results.reduce(0) { $0 + $1.predictedPeople }
+        let tracked = results.compactMap(\.tracking)
+        tracking = tracked.count == results.count && !results.isEmpty ? EvalTrackingSummary(videos: tracked) : nil
     }
 }
 
@@ -139,7 +163,7 @@ public enum EvalDataset {
     /// Evaluates every ground-truth file in `truthDirectory` against the same name in
     /// `predictionDirectory`, `threads` files at a time; `progress` is called after each file
     /// with (done, total), from any thread. The first error (in file order) is thrown.
-    public static func evaluate(truthDirectory: String, predictionDirectory: String, threads: Int = 2,
+    public static func evaluate(truthDirectory: String, predictionDirectory: String, threads: Int = 2, tracking: Bool = false,
                                 progress: (@Sendable (Int, Int) -> Void)? = nil) throws -> (summary: EvalSummary, videos: [EvalVideoResult]) {
         precondition(threads >= 1)
         let files = try groundTruthFiles(in: truthDirectory)
@@ -162,7 +186,7 @@ public enum EvalDataset {
                     let prediction = try EvalVideo.load(path: predictionPath, role: .prediction)
                     let stem = name.hasSuffix(".json") ? String(name.dropLast(5)) : name
                     return try EvalVideoResult(name: stem, truth: truth, prediction: prediction,
-                                               truthPath: truthPath, predictionPath: predictionPath)
+                                               truthPath: truthPath, predictionPath: predictionPath, tracking: tracking)
                 }
                 let done = slots.store(outcome, at: index)
                 progress?(done, files.count)

@@ -64,20 +64,13 @@ public enum EvalMatching {
         }
 
         // match[p][g][joint] and share[p][g] = matched joints / annotated joints of g.
-        var match = Array(repeating: Array(repeating: [Bool](repeating: false, count: jointCount), count: truth.count),
-                          count: predictions.count)
+        let distance = try distances(truth: truth, predictions: predictions, truthIndex: truthIndex, predictionIndex: predictionIndex)
+        let match = distance.map { row in row.map { joints in joints.map { $0 <= EvalJoints.distanceThreshold } } }
         var share = Array(repeating: [Double](repeating: 0, count: truth.count), count: predictions.count)
         for g in truth.indices {
-            guard let box = truth[g].headBox else { throw EvalMissingHeadBox(person: g) }
-            let headSize = box.headSize
             let annotated = truthIndex[g].filter { $0 >= 0 }.count
             for p in predictions.indices {
-                var matched = 0
-                for joint in 0..<jointCount where truthIndex[g][joint] >= 0 && predictionIndex[p][joint] >= 0 {
-                    let distance = normalizedDistance(predictions[p].points[predictionIndex[p][joint]],
-                                                      truth[g].points[truthIndex[g][joint]], headSize: headSize)
-                    if distance <= EvalJoints.distanceThreshold { match[p][g][joint] = true; matched += 1 }
-                }
+                let matched = match[p][g].filter { $0 }.count
                 share[p][g] = annotated > 0 ? Double(matched) / Double(annotated) : Double(matched)
             }
         }
@@ -98,6 +91,50 @@ public enum EvalMatching {
             appendAll(p, matches: g >= 0 ? match[p][g] : nil)
         }
         return result
+    }
+
+    /// distance[p][g][joint] in head sizes where both have the joint, +inf elsewhere (assignGTmulti's `dist`).
+    static func distances(truth: [EvalPerson], predictions: [EvalPerson], truthIndex: [[Int]],
+                          predictionIndex: [[Int]]) throws(EvalMissingHeadBox) -> [[[Double]]] {
+        var distance = Array(repeating: Array(repeating: [Double](repeating: .infinity, count: EvalJoints.count), count: truth.count),
+                             count: predictions.count)
+        for g in truth.indices {
+            guard let box = truth[g].headBox else { throw EvalMissingHeadBox(person: g) }
+            let headSize = box.headSize
+            for p in predictions.indices {
+                for joint in 0..<EvalJoints.count where truthIndex[g][joint] >= 0 && predictionIndex[p][joint] >= 0 {
+                    distance[p][g][joint] = normalizedDistance(predictions[p].points[predictionIndex[p][joint]],
+                                                               truth[g].points[truthIndex[g][joint]], headSize: headSize)
+                }
+            }
+        }
+        return distance
+    }
+
+    /// What assignGTmulti stores in `motAll` for one frame, per joint: the track ids of the
+    /// ground-truth people and predictions that have the joint, in file order, and their distances
+    /// where within 0.5 head sizes (NaN otherwise). A frame without ground truth or without
+    /// predictions gets poseval's placeholder (one unmatchable object and hypothesis, both id 0).
+    public static func trackingFrames(truth: [EvalPerson], predictions: [EvalPerson]) throws(EvalMissingHeadBox) -> [EvalTrackFrame] {
+        guard !truth.isEmpty, !predictions.isEmpty else {
+            return Array(repeating: .placeholder, count: EvalJoints.count)
+        }
+        let truthIndex = truth.map { $0.jointIndex() }
+        let predictionIndex = predictions.map { $0.jointIndex() }
+        let distance = try distances(truth: truth, predictions: predictions, truthIndex: truthIndex, predictionIndex: predictionIndex)
+        return (0..<EvalJoints.count).map { joint in
+            let objects = truth.indices.filter { truthIndex[$0][joint] >= 0 }
+            let hypotheses = predictions.indices.filter { predictionIndex[$0][joint] >= 0 }
+            var pairs: [Double] = []
+            for g in objects {
+                for p in hypotheses {
+                    let d = distance[p][g][joint]
+                    pairs.append(d <= EvalJoints.distanceThreshold ? d : .nan)
+                }
+            }
+            return EvalTrackFrame(objects: objects.map { truth[$0].trackID }, hypotheses: hypotheses.map { predictions[$0].trackID },
+                                  distances: pairs)
+        }
     }
 
     /// numpy's argmax for values without NaN: the first index of the maximum.

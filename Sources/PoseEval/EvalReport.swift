@@ -35,6 +35,31 @@ public enum EvalReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The tracking table: MOTA per group and total, then MOTP, precision and recall totals (the row
+    /// poseval prints), then the per-joint numbers and events.
+    public static func trackingTable(_ t: EvalTrackingSummary) -> String {
+        let titles = EvalJoints.groups.map(\.name) + ["Total", "MOTP", "Prec", "Rec"]
+        let values = t.motaGroups + [t.total.mota, t.total.motp, t.total.precision, t.total.recall]
+        let widths = titles.map { max($0.count, 5) }
+        func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        func row(_ cells: [String]) -> String { zip(cells, widths).map { right($0, $1) }.joined(separator: "  ") }
+        var lines = [
+            "PoseTrack tracking (CLEAR MOT per joint, as poseval evaluateTracking computes it): MOTA per group, then totals",
+            row(titles),
+            row(values.map(cell)),
+            "",
+            "joint             MOTA    MOTP   precision  recall    objects    misses  switches  false pos",
+        ]
+        for (joint, m) in t.joints.enumerated() {
+            let c = t.counts[joint]
+            lines.append(EvalJoints.names[joint].padding(toLength: 16, withPad: " ", startingAt: 0) + right(cell(m.mota), 6)
+                         + right(cell(m.motp), 8) + right(cell(m.precision), 12) + right(cell(m.recall), 8)
+                         + right(String(c.objects), 11) + right(String(c.misses), 10) + right(String(c.switches), 10)
+                         + right(String(c.falsePositives), 11))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The JSON document of `--json`. NaN (a joint with predictions but no ground truth) is null.
     public static func json(_ summary: EvalSummary) throws -> [UInt8] {
         func number(_ value: Double) -> Double? { value.isNaN ? nil : value }
@@ -48,7 +73,18 @@ public enum EvalReport {
                       predictedJoints: result.predictedJoints, truePositives: result.truePositives)
             },
             counts: Counts(videos: summary.videos, frames: summary.frames, evaluatedFrames: summary.evaluatedFrames,
-                           gtPeople: summary.groundTruthPeople, predictedPeople: summary.predictedPeople))
+                           gtPeople: summary.groundTruthPeople, predictedPeople: summary.predictedPeople),
+            tracking: summary.tracking.map { t in
+                Tracking(metric: "PoseTrack MOT per joint, as poseval evaluateTracking computes it (py-motmetrics 1.4)",
+                         total: TrackMetrics(t.total, number),
+                         motaGroups: Dictionary(uniqueKeysWithValues: zip(EvalJoints.groups.map { $0.name.lowercased() }, t.motaGroups.map(number))),
+                         joints: t.joints.enumerated().map { joint, m in
+                             let c = t.counts[joint]
+                             return TrackJoint(name: EvalJoints.names[joint], metrics: TrackMetrics(m, number), objects: c.objects,
+                                               matches: c.matches, misses: c.misses, switches: c.switches,
+                                               falsePositives: c.falsePositives, distanceSum: c.distanceSum)
+                         })
+            })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return Array(try encoder.encode(document)) + [UInt8(ascii: "\n")]
@@ -60,8 +96,9 @@ public enum EvalReport {
         var groups: [String: Double?]
         var joints: [Joint]
         var counts: Counts
+        var tracking: Tracking?
 
-        enum CodingKeys: String, CodingKey { case metric, total, groups, joints, counts }
+        enum CodingKeys: String, CodingKey { case metric, total, groups, joints, counts, tracking }
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -70,6 +107,46 @@ public enum EvalReport {
             try c.encode(groups, forKey: .groups)
             try c.encode(joints, forKey: .joints)
             try c.encode(counts, forKey: .counts)
+            try c.encodeIfPresent(tracking, forKey: .tracking)
+        }
+    }
+
+    struct Tracking: Encodable {
+        var metric: String
+        var total: TrackMetrics
+        var motaGroups: [String: Double?]
+        var joints: [TrackJoint]
+
+        enum CodingKeys: String, CodingKey { case metric, total, motaGroups = "mota_groups", joints }
+    }
+
+    /// NaN is written as null (the keys are always there).
+    struct TrackMetrics: Encodable {
+        var mota: Double?, motp: Double?, precision: Double?, recall: Double?
+
+        init(_ m: EvalTrackMetrics, _ number: (Double) -> Double?) {
+            mota = number(m.mota); motp = number(m.motp); precision = number(m.precision); recall = number(m.recall)
+        }
+
+        enum CodingKeys: String, CodingKey { case mota, motp, precision, recall }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(mota, forKey: .mota)
+            try c.encode(motp, forKey: .motp)
+            try c.encode(precision, forKey: .precision)
+            try c.encode(recall, forKey: .recall)
+        }
+    }
+
+    struct TrackJoint: Encodable {
+        var name: String
+        var metrics: TrackMetrics
+        var objects, matches, misses, switches, falsePositives: Int
+        var distanceSum: Double
+
+        enum CodingKeys: String, CodingKey {
+            case name, metrics, objects, matches, misses, switches, falsePositives = "false_positives", distanceSum = "distance_sum"
         }
     }
 

@@ -26,6 +26,10 @@ public struct EvalHeadBox: Equatable, Sendable {
         x1 = box[0]; y1 = box[1]; x2 = box[0] + box[2]; y2 = box[1] + box[3]
     }
 
+    public init(x1: Double, y1: Double, x2: Double, y2: Double) {
+        self.x1 = x1; self.y1 = y1; self.x2 = x2; self.y2 = y2
+    }
+
     /// 0.6 x the diagonal (eval_helpers.getHeadSize: np.linalg.norm of the corner difference).
     public var headSize: Double {
         let dx = x2 - x1, dy = y2 - y1
@@ -57,9 +61,12 @@ public struct EvalFrame: Equatable, Sendable {
     /// Ground truth only. Any polygon at all, even an empty one, switches on the removal pass,
     /// which also drops people without points (eval_helpers.removeIgnoredPoints).
     public var ignoreRegions: [EvalPolygon]
+    /// cleanupData: the ground truth lists a person, even one without points. Only annolist files
+    /// list people that are then dropped (they have no `annopoints`), so it can differ from `people`.
+    public var isEvaluated: Bool
 
-    public init(people: [EvalPerson], ignoreRegions: [EvalPolygon] = []) {
-        self.people = people; self.ignoreRegions = ignoreRegions
+    public init(people: [EvalPerson], ignoreRegions: [EvalPolygon] = [], isEvaluated: Bool? = nil) {
+        self.people = people; self.ignoreRegions = ignoreRegions; self.isEvaluated = isEvaluated ?? !people.isEmpty
     }
 }
 
@@ -71,6 +78,8 @@ public struct EvalVideo: Equatable, Sendable {
     /// Images whose folder names another video than the first image's: poseval keeps only the
     /// first video of a file (`convert_videos(data)[0]`), so these are left out.
     public var imagesOfOtherVideos: Int
+    /// The first person without a track id (annolist files may omit it; tracking needs it).
+    public var personWithoutTrackID: String?
 
     public init(frames: [EvalFrame], hasMissingScores: Bool = false, imagesOfOtherVideos: Int = 0) {
         self.frames = frames; self.hasMissingScores = hasMissingScores; self.imagesOfOtherVideos = imagesOfOtherVideos
@@ -91,6 +100,7 @@ public struct EvalVideo: Equatable, Sendable {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw EvalError.unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
+        if EvalAnnolistDocument.isAnnolist(data) { return try EvalVideo(annolist: data, path: path, role: role) }
         return try EvalVideo(document: EvalDocument.decode(data, path: path), path: path, role: role)
     }
 

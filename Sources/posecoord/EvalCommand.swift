@@ -1,11 +1,12 @@
-// posecoord eval: PoseTrack mAP of a folder of predictions against a folder of ground truth,
-// computed as the official kit (poseval) computes it. Table on stdout, JSON with --json.
+// posecoord eval: PoseTrack mAP (and with --track the tracking metrics) of a folder of predictions
+// against a folder of ground truth, computed as the official kit (poseval) computes them. Tables on
+// stdout, JSON with --json.
 import Foundation
 import PoseCore
 import PoseEval
 
 enum EvalCommand {
-    static let usage = "usage: posecoord eval --gt DIR --pred DIR [--json FILE] [--threads N]"
+    static let usage = "usage: posecoord eval --gt DIR --pred DIR [--track] [--json FILE] [--threads N]"
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
         if arguments.flag("--help") { print(usage); return 0 }
@@ -13,11 +14,12 @@ enum EvalCommand {
         let prediction = try arguments.required("--pred")
         let jsonPath = try arguments.option("--json")
         let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        let tracking = arguments.flag("--track")
         try arguments.finish()
 
         let progress = EvalProgress()
         let (summary, videos) = try EvalDataset.evaluate(truthDirectory: truth, predictionDirectory: prediction,
-                                                         threads: threads, progress: progress.report)
+                                                         threads: threads, tracking: tracking, progress: progress.report)
         progress.finish()
         let missingScores = videos.filter(\.hasMissingScores)
         if !missingScores.isEmpty {
@@ -30,7 +32,12 @@ enum EvalCommand {
         if summary.evaluatedFrames == 0 {
             FileHandleOutput.error("warning: no ground-truth frame lists a person, so nothing was evaluated (poseval reports 0 then too)")
         }
+        let single = videos.filter { $0.evaluatedFrames == 1 }
+        if tracking && !single.isEmpty {
+            FileHandleOutput.error("warning: \(single.count) video(s) have a single evaluated frame (first: \(single[0].name).json); poseval's tracking evaluation crashes on them (it drops each video's last evaluated frame), here they add nothing to the tracking metrics")
+        }
         print(EvalReport.table(summary), terminator: "")
+        if let t = summary.tracking { print("\n" + EvalReport.trackingTable(t), terminator: "") }
         if let jsonPath {
             try AtomicFile.write(try EvalReport.json(summary), to: jsonPath)
         }

@@ -12,7 +12,7 @@ commands:
   synth   make a synthetic archive:             posecoord synth --out DIR [--videos N] [--frames F] [--seed S]
   serve   coordinate a cluster:                 posecoord serve --archive DIR --out DIR --listen HOST:PORT [--http HOST:PORT]
   status  print a coordinator's status:         posecoord status HOST:PORT   (its --http address)
-  eval    PoseTrack mAP of predictions:         posecoord eval --gt DIR --pred DIR [--json FILE] [--threads N]
+  eval    PoseTrack mAP (and MOTA) of predictions: posecoord eval --gt DIR --pred DIR [--track] [--json FILE]
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [

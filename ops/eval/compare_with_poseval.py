@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Runs `posecoord eval` and the official PoseTrack kit (poseval) on the same folders and
 checks that every number agrees to 0.01: the 15 joint APs, the 7 group means, the total,
-and the final precision and recall per joint.
+and the final precision and recall per joint. With --track also the tracking metrics
+(--evalPoseTracking): MOTA, MOTP, precision and recall of every joint and their totals.
 
 usage:
   python3 ops/eval/compare_with_poseval.py --poseval /tmp/poseval --gt GT --pred PRED \
-      [--posecoord .build/release/posecoord] [--python PY] [--stable] [--cases DIR]
+      [--posecoord .build/release/posecoord] [--python PY] [--stable] [--cases DIR] [--track]
 
 --poseval  a checkout of github.com/leonid-pishchulin/poseval (its Python needs click,
            motmetrics, shapely, tqdm, pandas, numpy, scipy; give that interpreter with --python)
 --stable   run the kit through poseval_stable.py (sorted file order, stable argsort), which
            pins its tie order to posecoord's; without it the kit runs untouched
 --cases    instead of --gt/--pred: every OUT/<case>/{gt,pred} from make_cases.py, also
-           checked against the hand-computed OUT/<case>/expected.json
+           checked against the hand-computed OUT/<case>/expected.json (and its "tracking"
+           entry, if any, with --track)
+--track    also compare the tracking metrics (posecoord eval --track, poseval --evalPoseTracking)
 Exit status 0 when everything agrees. Python is only needed here, never by posecluster.
 """
 import argparse
@@ -45,7 +48,7 @@ def same(a, b):
 def run_poseval(args, gt, pred, out):
     command = [args.python, os.path.join(HERE, "poseval_stable.py")] if args.stable else [args.python, "-m", "poseval.evaluate"]
     command += ["--groundTruth", gt.rstrip("/") + "/", "--predictions", pred.rstrip("/") + "/",
-                "--evalPoseEstimation", "--outputDir", out]
+                "--evalPoseEstimation", "--outputDir", out] + (["--evalPoseTracking"] if args.track else [])
     env = dict(os.environ, PYTHONPATH=os.path.abspath(args.poseval))
     start = time.monotonic()
     result = subprocess.run(command, cwd=out, env=env, capture_output=True, text=True)
@@ -57,13 +60,16 @@ def run_poseval(args, gt, pred, out):
     table = [line for line in result.stdout.splitlines() if line.startswith("&")]
     frames = [int(line.split(":")[1]) for line in result.stdout.splitlines() if line.startswith("# gt frames")]
     metrics["evaluated_frames"] = frames[0] if frames else None
+    if args.track:
+        with open(os.path.join(out, "total_MOT_metrics.json")) as f:
+            metrics["mot"] = json.load(f)
     return metrics, seconds, table
 
 
 def run_posecoord(args, gt, pred, out):
     path = os.path.join(out, "posecoord.json")
     start = time.monotonic()
-    result = subprocess.run([args.posecoord, "eval", "--gt", gt, "--pred", pred, "--json", path],
+    result = subprocess.run([args.posecoord, "eval", "--gt", gt, "--pred", pred, "--json", path] + (["--track"] if args.track else []),
                             capture_output=True, text=True)
     seconds = time.monotonic() - start
     if result.returncode != 0:
@@ -100,10 +106,26 @@ def compare(args, gt, pred, label, expected=None):
     if expected is not None and not same(ours["total"], expected["total"]):
         problems.append("total: posecoord %s, hand-computed %s" % (ours["total"], expected["total"]))
     rows.append(("total", ours["total"], kit["ap"][15]))
+    if args.track:
+        tracking = ours["tracking"]
+        mot = kit["mot"]
+        for key, theirs_key in (("mota", "mota"), ("motp", "motp"), ("precision", "pre"), ("recall", "rec")):
+            for j, name in enumerate(NAMES):
+                mine = tracking["joints"][j]["metrics"][key]
+                if not same(mine, mot[theirs_key][j]):
+                    problems.append("%s %s: posecoord %s, poseval %s" % (name, key, mine, mot[theirs_key][j]))
+            if not same(tracking["total"][key], mot[theirs_key][15]):
+                problems.append("total %s: posecoord %s, poseval %s" % (key, tracking["total"][key], mot[theirs_key][15]))
+            rows.append(("total " + key, tracking["total"][key], mot[theirs_key][15]))
+            if expected is not None and "tracking" in expected and not same(tracking["total"][key], expected["tracking"][key]):
+                problems.append("total %s: posecoord %s, hand-computed %s" % (key, tracking["total"][key], expected["tracking"][key]))
     worst = max((abs(nan(a) - nan(b)) for _, a, b in rows if not (math.isnan(nan(a)) or math.isnan(nan(b)))), default=0)
     status = "AGREE" if not problems else "DIFFER"
-    print("%-24s %s  total posecoord %s poseval %s  max |diff| %.2g  (%d evaluated frames; posecoord %.2f s, poseval %.2f s)"
-          % (label, status, fmt(ours["total"]), fmt(kit["ap"][15]), worst, ours["counts"]["evaluated_frames"],
+    mota = ""
+    if args.track:
+        mota = "  MOTA posecoord %s poseval %s" % (fmt(ours["tracking"]["total"]["mota"]), fmt(kit["mot"]["mota"][15]))
+    print("%-24s %s  total posecoord %s poseval %s%s  max |diff| %.2g  (%d evaluated frames; posecoord %.2f s, poseval %.2f s)"
+          % (label, status, fmt(ours["total"]), fmt(kit["ap"][15]), mota, worst, ours["counts"]["evaluated_frames"],
              our_seconds, kit_seconds))
     if args.verbose or problems:
         for name, a, b in rows:
@@ -131,6 +153,7 @@ def main():
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--stable", action="store_true")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--track", action="store_true")
     args = parser.parse_args()
     args.posecoord = os.path.abspath(args.posecoord)
     ok = True
@@ -139,6 +162,8 @@ def main():
             root = os.path.join(args.cases, case)
             with open(os.path.join(root, "expected.json")) as f:
                 expected = json.load(f)
+            if args.track and "tracking" not in expected:
+                continue   # single-frame cases: poseval's tracking evaluation crashes on them
             ok &= compare(args, os.path.join(root, "gt"), os.path.join(root, "pred"), case, expected)
     else:
         if not (args.gt and args.pred):

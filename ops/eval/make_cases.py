@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from posetrack_files import person, write_video
+from posetrack_files import person, video_name, write_video
 
 HEAD = (0, 0, 30, 40)  # diagonal 50, head size 0.6 * 50 = 30 px, so 0.5 head sizes = 15 px
 # 17 joints relative to the person's origin; ears (3, 4) unannotated.
@@ -152,6 +152,68 @@ def cases():
     return out
 
 
+def tracking(mota, motp, precision, recall):
+    return {"mota": mota, "motp": motp, "precision": precision, "recall": recall}
+
+
+def tracking_cases():
+    """name -> (gt, pred, frames, APs, AP total, expected tracking totals, gt as annolist?).
+    Every joint behaves alike, so the totals are each joint's value. poseval's evaluateTracking
+    leaves out each video's last evaluated frame, and a frame with no ground truth or no
+    prediction counts one miss and one false positive per joint (its placeholder)."""
+    out = {}
+    five = {k: (3, 4) for k in range(17)}   # 5 px = 1/6 head size on every joint
+    # T1. Two people tracked throughout, predictions 1/6 head size off. Frames 0-1 count: 4 matches.
+    #     D sums the RAW rows too: 4 x 1/6 (RAW) + 4 x 1/6 (MATCH) = 8/6, MOTP = 100 (1 - (8/6) / 4).
+    g = [gt(f, i, i + 1, 100 + 200 * i, 50) for f in range(3) for i in range(2)]
+    p = [pr(f, i, 7 + i, 100 + 200 * i, 50, shift=five) for f in range(3) for i in range(2)]
+    out["track_motp"] = (g, p, 3, all_joints(100.0), 100.0, tracking(100.0, 100 * (1 - 2 / 6), 100.0, 100.0), False)
+
+    # T2. The two prediction ids swap in frame 2: 2 switches (6 objects), MOTA 100 (1 - 2/6).
+    #     Frame 2 adds RAW 2/6, SWITCH 2/6 and TRANSFER 2/6 (each hypothesis belonged to the other
+    #     person): D = 8/6 + 6/6, MOTP = 100 (1 - (14/6) / 6).
+    g = [gt(f, i, i + 1, 100 + 200 * i, 50) for f in range(4) for i in range(2)]
+    p = [pr(f, i, (7 + i) if f < 2 else (8 - i), 100 + 200 * i, 50, shift=five) for f in range(4) for i in range(2)]
+    out["track_switch"] = (g, p, 4, all_joints(100.0), 100.0, tracking(100 * (1 - 2 / 6), 100 * (1 - 14 / 36), 100.0, 100.0), False)
+
+    # T3. Frame 0: a match and a false positive (score 0.5); frame 1: the person is missed, so the
+    #     placeholder: 1 object missed and 1 false positive; frame 2 is left out of tracking.
+    #     2 objects, 1 match, 1 miss, 2 false positives: MOTA -50, precision 1/3, recall 1/2.
+    #     AP: 0.9 T, 0.9 T, 0.5 F with 3 annotated: 2/3.
+    g = [gt(f, 0, 1, 100, 50) for f in range(3)]
+    p = [pr(0, 0, 5, 100, 50), pr(0, 1, 6, 500, 300, score=0.5), pr(2, 0, 5, 100, 50)]
+    out["track_placeholder"] = (g, p, 3, all_joints(200 / 3), 200 / 3, tracking(-50.0, 100.0, 100 / 3, 50.0), False)
+
+    # T4. PoseTrack 2017 annolist ground truth: frame 1 lists a person without annopoints, so it is
+    #     evaluated but that person is dropped: the prediction there is a false positive for AP
+    #     (0.8, under both hits: AP 100) and the tracking placeholder (1 miss, 1 false positive).
+    g = [gt(0, 0, 1, 100, 50), "no points", gt(2, 0, 1, 100, 50)]
+    p = [pr(0, 0, 5, 100, 50), pr(1, 0, 5, 100, 50, score=0.8), pr(2, 0, 5, 100, 50)]
+    out["track_annolist"] = (g, p, 3, all_joints(100.0), 100.0, tracking(0.0, 100.0, 50.0, 50.0), True)
+    return out
+
+
+def annolist(annotations, frames):
+    """The 2017 format of gt(...) annotations: joints by poseval id, head box corners, one-element
+    lists; the string "no points" stands for a person without annopoints in frame index order."""
+    frames_out = [{"image": [{"name": "images/val/%s/%06d.jpg" % (video_name(1), f)}], "imgnum": [f + 1], "annorect": []}
+                  for f in range(frames)]
+    for f, a in enumerate(annotations):
+        if a == "no points":
+            frames_out[f]["annorect"].append({"track_id": [9], "x1": [0], "y1": [0], "x2": [30], "y2": [40]})
+            continue
+        frame = a["image_id"] % 10_000
+        x, y, w, h = a["bbox_head"]
+        points = []
+        for k in range(17):
+            px, py, v = a["keypoints"][3 * k:3 * k + 3]
+            if k in POSEVAL and not (px == 0 and py == 0 and v == 0):
+                points.append({"id": [POSEVAL[k]], "x": [px], "y": [py], "is_visible": [1]})
+        frames_out[frame]["annorect"].append({"track_id": [a["track_id"]], "x1": [x], "y1": [y], "x2": [x + w], "y2": [y + h],
+                                              "annopoints": [{"point": points}]})
+    return {"annolist": frames_out}
+
+
 def main():
     root = sys.argv[1]
     for name, (g, p, frames, ignore, ap, total) in cases().items():
@@ -159,7 +221,17 @@ def main():
         write_video(os.path.join(root, name, "pred"), 1, frames, p)
         with open(os.path.join(root, name, "expected.json"), "w") as f:
             json.dump({"ap": [None if x != x else x for x in ap], "total": total}, f)
-    print("wrote %d cases under %s" % (len(cases()), root))
+    for name, (g, p, frames, ap, total, expected_tracking, as_annolist) in tracking_cases().items():
+        if as_annolist:
+            os.makedirs(os.path.join(root, name, "gt"), exist_ok=True)
+            with open(os.path.join(root, name, "gt", video_name(1) + ".json"), "w") as f:
+                json.dump(annolist(g, frames), f)
+        else:
+            write_video(os.path.join(root, name, "gt"), 1, frames, g)
+        write_video(os.path.join(root, name, "pred"), 1, frames, p)
+        with open(os.path.join(root, name, "expected.json"), "w") as f:
+            json.dump({"ap": ap, "total": total, "tracking": expected_tracking}, f)
+    print("wrote %d cases under %s" % (len(cases()) + len(tracking_cases()), root))
 
 
 if __name__ == "__main__":

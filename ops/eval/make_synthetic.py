@@ -5,8 +5,11 @@ joints, ignore regions (convex, star-shaped and the odd self-intersecting one), 
 predictions with outliers, misses, duplicates and false positives, predictions on unlabelled
 frames. Scores are continuous, so ties are rare.
 
-usage: python3 ops/eval/make_synthetic.py OUT [--videos 8] [--frames 60] [--seed 1] [--score-decimals N]
+usage: python3 ops/eval/make_synthetic.py OUT [--videos 8] [--frames 60] [--seed 1] [--score-decimals N] [--keep-tracks]
 --score-decimals rounds joint scores (many ties: shows how the kit's unstable sort moves AP)
+--keep-tracks    predictions keep their person's track id (renamed with probability 2 % per frame,
+                 duplicates and false positives with ids of their own), for the tracking metrics;
+                 without it prediction track ids are arbitrary per frame. Positions are the same.
 writes OUT/gt/NNNNNN_mpii_test.json and OUT/pred/NNNNNN_mpii_test.json
 """
 import argparse
@@ -42,8 +45,9 @@ def polygon(rng, cx, cy, radius):
     return [cx - r, cx + r, cx + r, cx - r], [cy - r, cy + r, cy - r, cy + r]
 
 
-def make_video(rng, sequence, frames, gt_dir, pred_dir, decimals=None):
+def make_video(rng, sequence, frames, gt_dir, pred_dir, decimals=None, track_rng=None):
     tracks = []
+    renamed = {}
     for t in range(rng.randint(2, 6)):
         scale = rng.uniform(0.6, 1.6)
         tracks.append({
@@ -88,6 +92,8 @@ def make_video(rng, sequence, frames, gt_dir, pred_dir, decimals=None):
         # Predictions on every frame.
         predictions = []
         for t, points, head in truths:
+            if track_rng is not None and track_rng.random() < 0.02:
+                renamed[t["id"]] = renamed.get(t["id"], t["id"]) + 100
             if rng.random() < 0.1:
                 continue                                   # missed person
             copies = 2 if rng.random() < 0.05 else 1       # the odd duplicate detection
@@ -107,16 +113,16 @@ def make_video(rng, sequence, frames, gt_dir, pred_dir, decimals=None):
                     else:
                         spread = 3 * size if rng.random() < 0.05 else sigma
                         keypoints.append((p[0] + rng.gauss(0, spread), p[1] + rng.gauss(0, spread), score))
-                predictions.append((keypoints, scores))
-        for _ in range(rng.choice([0, 0, 0, 1, 1, 2])):    # false positives
+                predictions.append((keypoints, scores, renamed.get(t["id"], t["id"]) % 5000 + 5000 * c))
+        for fp in range(rng.choice([0, 0, 0, 1, 1, 2])):   # false positives
             x, y, s = rng.uniform(0, WIDTH - 60), rng.uniform(0, HEIGHT - 250), rng.uniform(0.6, 1.6)
             base = rng.uniform(0.0, 0.6)
             keypoints = [(0, 0, 0) if p is None else (x + s * p[0] + rng.gauss(0, 5), y + s * p[1] + rng.gauss(0, 5), base)
                          for p in BODY]
-            predictions.append((keypoints, [base * rng.uniform(0.5, 1.0) for _ in BODY]))
+            predictions.append((keypoints, [base * rng.uniform(0.5, 1.0) for _ in BODY], 9000 + fp))
         rng.shuffle(predictions)
-        for index, (keypoints, scores) in enumerate(predictions):
-            pred_annotations.append(person(sequence, f, index, index + 1, keypoints, scores=scores))
+        for index, (keypoints, scores, track) in enumerate(predictions):
+            pred_annotations.append(person(sequence, f, index, track if track_rng is not None else index + 1, keypoints, scores=scores))
     write_video(gt_dir, sequence, frames, gt_annotations, ignore)
     if sequence % 3 == 1:
         # Some prediction files list 15 keypoints in poseval's own order, without ears: joints are
@@ -138,11 +144,12 @@ def main():
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--score-decimals", type=int)
+    parser.add_argument("--keep-tracks", action="store_true")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     for v in range(args.videos):
         make_video(rng, 10_000 + 17 * v, args.frames, os.path.join(args.out, "gt"), os.path.join(args.out, "pred"),
-                   args.score_decimals)
+                   args.score_decimals, random.Random(args.seed * 1000 + v) if args.keep_tracks else None)
     print("wrote %d videos of %d frames under %s" % (args.videos, args.frames, args.out))
 
 

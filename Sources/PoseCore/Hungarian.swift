@@ -1,5 +1,5 @@
-// Minimum-cost assignment (Hungarian method with potentials, O(n^2 m)) for the tracker.
-// Deterministic: ties go to the lowest column index found first.
+// Minimum-cost assignment (Hungarian method with potentials, O(n^2 m)) for the tracker and the
+// tracking evaluation. Deterministic: ties go to the lowest column index found first.
 
 public enum Hungarian {
     /// For a `rows x columns` cost matrix (row-major), the column assigned to each row, or -1.
