@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "PoseDetect", dependencies: ["PoseCore", "PoseMedia"], swiftSettings: nativeSIMD),
         // Archive pipeline: scanning, detections, tracking, windows, units, merge, output, synth.
         .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseMedia", "FTPPose", "PoseDetect"]),
+        // Poses drawn on frames: a small rasteriser, overlays, contact sheets.
+        .target(name: "PoseRender", dependencies: ["PoseCore", "PoseMedia"]),
         // PoseTrack mAP as the official kit computes it.
         .target(name: "PoseEval", dependencies: ["PoseCore"]),
         // SHA-256, HMAC-SHA256, CRC32C.
@@ -57,7 +59,7 @@ let package = Package(
         // Sockets, coordinator, worker, journal, HTTP status.
         .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "PoseMedia"]),
 
-        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster"]),
+        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender"]),
         .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
 
         .testTarget(name: "PoseCoreTests", dependencies: ["PoseCore"]),
@@ -68,6 +70,7 @@ let package = Package(
         .testTarget(name: "PoseDetectTests", dependencies: ["PoseDetect", "PoseMedia", "PoseCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseArchiveTests", dependencies: ["PoseArchive", "PoseCore", "PoseMedia"]),
         .testTarget(name: "PoseEvalTests", dependencies: ["PoseEval", "PoseCore"]),
+        .testTarget(name: "PoseRenderTests", dependencies: ["PoseRender", "PoseMedia", "PoseCore"]),
         .testTarget(name: "PoseCryptoTests", dependencies: ["PoseCrypto", "PoseCore"]),
         .testTarget(name: "PoseWireTests", dependencies: ["PoseWire", "PoseArchive"]),
         .testTarget(name: "PoseScheduleTests", dependencies: ["PoseSchedule"]),

@@ -163,40 +163,21 @@ public final class JPEGFolderFrameSource: FrameSource {
 /// Writes an H.264 mp4 from raw RGB frames through an `ffmpeg` child (single-threaded x264,
 /// so the same frames give the same file).
 public final class VideoFileWriter {
-    public let path: String
-    public let width: Int
-    public let height: Int
-    private let child: Subprocess
-    private var framesWritten = 0
+    public var path: String { encoder.path }
+    public var width: Int { encoder.width }
+    public var height: Int { encoder.height }
+    private let encoder: RawFrameEncoder
 
     public init(path: String, width: Int, height: Int, framesPerSecond: Int = 25) throws {
         precondition(width % 2 == 0 && height % 2 == 0, "yuv420p needs even sizes, got \(width)x\(height)")
-        self.path = path; self.width = width; self.height = height
-        _ = ignoreBrokenPipe
-        child = try Subprocess(program: "ffmpeg", arguments: [
-            "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "\(width)x\(height)",
-            "-r", String(framesPerSecond), "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-            "-threads", "1", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-bitexact", "-map_metadata", "-1", path,
-        ], withInput: true, pathForErrors: path)
+        encoder = try RawFrameEncoder(path: path, width: width, height: height, inputArguments: ["-r", String(framesPerSecond)], outputArguments: [
+            "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-threads", "1", "-pix_fmt", "yuv420p",
+            "-movflags", "+faststart", "-bitexact", "-map_metadata", "-1", path,
+        ])
     }
 
-    public func write(_ image: RGBImage) throws {
-        precondition(image.width == width && image.height == height, "frame \(image.width)x\(image.height) for a \(width)x\(height) video")
-        let ok = image.pixels.withUnsafeBytes { child.write($0) }
-        guard ok else {
-            child.closeInput()
-            let status = child.wait()
-            throw MediaError(.subprocessFailed, path: path, reason: "ffmpeg stopped taking frames (exit \(status)): \(child.errorTail.text())")
-        }
-        framesWritten += 1
-    }
+    public func write(_ image: RGBImage) throws { try encoder.write(image) }
 
     /// Ends the stream and waits for the file.
-    public func finish() throws {
-        child.closeInput()
-        let status = child.wait()
-        guard status == 0 else {
-            throw MediaError(.subprocessFailed, path: path, reason: "ffmpeg failed with exit \(status): \(child.errorTail.text())")
-        }
-    }
+    public func finish() throws { try encoder.finish() }
 }

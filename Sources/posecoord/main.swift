@@ -13,6 +13,7 @@ commands:
   serve   coordinate a cluster:                 posecoord serve --archive DIR --out DIR --listen HOST:PORT [--http HOST:PORT]
   status  print a coordinator's status:         posecoord status HOST:PORT   (its --http address)
   eval    PoseTrack mAP (and MOTA) of predictions: posecoord eval --gt DIR --pred DIR [--track] [--json FILE]
+  render  draw poses on the frames:             posecoord render --archive DIR --poses OUT --to DEST [--mp4 | --sheet N]
 """
 
 let commands: [String: (inout CommandArguments) throws -> Int32] = [
@@ -21,6 +22,7 @@ let commands: [String: (inout CommandArguments) throws -> Int32] = [
     "serve": ServeCommand.main,
     "status": StatusCommand.main,
     "eval": EvalCommand.main,
+    "render": RenderCommand.main,
 ]
 
 let all = Array(CommandLine.arguments.dropFirst())
