@@ -36,18 +36,30 @@ public struct ArchiveOptions: Sendable, Equatable {
     public var trackerGapMax: Int
     /// Least IoU for the tracker to link a box to a track.
     public var trackerIoUMin: Double
+    /// Where COCO frame numbers (`image_id`, file names) start; nil: found per file
+    /// (`DetectionSet.rebased`). MOT (1) and PoseTrack files fix their own.
+    public var frameBase: FrameBase?
 
     public static let unitSizeMax = 256
     public static let trackerGapLimit = 100
 
     public init(archive: String, detections: String? = nil, detectionFormat: DetectionFormat? = nil,
-                detectionThreshold: Double = 0.2, unitSize: Int = 16, trackerGapMax: Int = 5, trackerIoUMin: Double = 0.3) {
+                detectionThreshold: Double = 0.2, unitSize: Int = 16, trackerGapMax: Int = 5, trackerIoUMin: Double = 0.3,
+                frameBase: FrameBase? = nil) {
         precondition(unitSize >= 1 && unitSize <= Self.unitSizeMax, "unitSize must be in 1...\(Self.unitSizeMax)")
         precondition(trackerGapMax >= 0 && trackerGapMax <= Self.trackerGapLimit, "trackerGapMax must be in 0...\(Self.trackerGapLimit)")
         precondition(trackerIoUMin > 0 && trackerIoUMin <= 1, "trackerIoUMin must be in (0, 1]")
         self.archive = archive; self.detections = detections; self.detectionFormat = detectionFormat
         self.detectionThreshold = detectionThreshold; self.unitSize = unitSize
         self.trackerGapMax = trackerGapMax; self.trackerIoUMin = trackerIoUMin
+        self.frameBase = frameBase
+    }
+
+    /// The options that change plans (and so outputs), as text: part of the job fingerprint that
+    /// `serve`'s journal and `run`'s resume records must match.
+    public var planFingerprint: String {
+        "unitSize=\(unitSize) threshold=\(detectionThreshold) gap=\(trackerGapMax) iou=\(trackerIoUMin) format=\(detectionFormat?.rawValue ?? "auto") detections=\(detections ?? "-")"
+            + (frameBase.map { " frameBase=\($0.rawValue)" } ?? "")
     }
 }
 

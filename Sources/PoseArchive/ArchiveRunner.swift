@@ -115,6 +115,8 @@ public final class ArchiveRunner {
 
     /// Called with the progress now and then, and once per finished video.
     public var progress: ((RunProgress) -> Void)?
+    /// Called with lines for the log: a video's warnings (they are also in the job report).
+    public var log: ((String) -> Void)?
 
     private var windowsDone = 0
     private var started = DispatchTime.now()
@@ -167,6 +169,7 @@ public final class ArchiveRunner {
             return VideoReport.failed(entry, reason: "\(error)")
         }
         let planSeconds = Self.seconds(since: videoStart)
+        for warning in plan.warnings { log?("\(entry.name): \(warning)") }
         var results = VideoResults(plan: plan)
         var status = RunProgress(videoIndex: index, videoCount: count, videoName: entry.name, videoWindowsDone: 0,
                                  videoWindows: plan.windowCount, windowsDone: windowsDone, elapsedSeconds: Self.seconds(since: started))
@@ -224,6 +227,7 @@ public final class ArchiveRunner {
             var report = VideoReport.failed(entry, reason: "\(decodeFailure)")
             report.frames = plan.frameCount
             report.counts = plan.counts
+            report.warnings = plan.warnings
             report.seconds = ["plan": planSeconds, "model": modelSeconds, "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }
             return report
         }
@@ -232,6 +236,7 @@ public final class ArchiveRunner {
             var report = VideoReport(name: entry.name, path: entry.path, status: .done)
             report.frames = plan.frameCount
             report.counts = plan.counts
+            report.warnings = plan.warnings
             report.seconds = ["plan": planSeconds, "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }
             status.elapsedSeconds = Self.seconds(since: started)
             progress?(status)
@@ -246,6 +251,7 @@ public final class ArchiveRunner {
             report = VideoReport.failed(entry, reason: "cannot write the output: \(error)")
             report.frames = plan.frameCount
             report.counts = plan.counts
+            report.warnings = plan.warnings
         }
         report.seconds = ["plan": planSeconds, "model": modelSeconds,
                           "write": Self.seconds(since: writeStart), "total": Self.seconds(since: videoStart)].merging(stageSeconds) { a, _ in a }

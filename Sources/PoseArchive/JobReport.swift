@@ -20,6 +20,9 @@ public struct VideoReport: Codable, Equatable, Sendable {
     public var duplicateResults: Int = 0
     /// Seconds spent per stage.
     public var seconds: [String: Double] = [:]
+    /// What the video's inputs made us doubt: boxes outside the video, the frame base chosen,
+    /// dropped or clamped values (docs/ARCHIVE.md "Detection values").
+    public var warnings: [String] = []
 
     public struct FailedUnit: Codable, Equatable, Sendable {
         public var unit: Int
@@ -43,13 +46,14 @@ public struct VideoReport: Codable, Equatable, Sendable {
         report.failedUnits = results.failed.keys.sorted().map { FailedUnit(unit: $0, reason: results.failed[$0]!) }
         report.unitsFailed = report.failedUnits.count
         report.duplicateResults = results.duplicates
+        report.warnings = results.plan.warnings
         if report.unitsFailed > 0 { report.reason = "\(report.unitsFailed) of \(results.plan.units.count) units failed; their windows are missing" }
         return report
     }
 
     enum CodingKeys: String, CodingKey {
         case name, path, status, reason, frames, counts, unitsFailed = "units_failed", failedUnits = "failed_units"
-        case duplicateResults = "duplicate_results", seconds
+        case duplicateResults = "duplicate_results", seconds, warnings
     }
 }
 

@@ -2,6 +2,7 @@
 // decoded): boxes filtered and clipped, tracks linked, one window per box, windows grouped into
 // units of consecutive key frames of one track. The coordinator and `posecoord run` build the
 // same plan from the same inputs, so unit indices mean the same everywhere.
+import Foundation
 import PoseCore
 import PoseMedia
 
@@ -34,6 +35,12 @@ public struct PlanCounts: Equatable, Sendable, Codable {
     public var emptyBoxes = 0
     /// Dropped: frame index not in the video.
     public var outOfRange = 0
+    /// Dropped when read: a negative size or a coordinate beyond `DetectionReader.boxCoordinateMax`.
+    public var invalidBoxes = 0
+    /// Scores outside [0, 1] clamped into it when read.
+    public var scoresClamped = 0
+    /// Boxes of other categories than person, left out when read.
+    public var otherCategories = 0
     /// Boxes kept: one window each.
     public var windows = 0
     public var tracks = 0
@@ -42,6 +49,7 @@ public struct PlanCounts: Equatable, Sendable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case detections, belowThreshold = "below_threshold", emptyBoxes = "empty_boxes", outOfRange = "out_of_range"
+        case invalidBoxes = "invalid_boxes", scoresClamped = "scores_clamped", otherCategories = "other_categories"
         case windows, tracks, units
     }
 }
@@ -54,6 +62,8 @@ public struct VideoPlan: Sendable {
     public let frameHeight: Int
     public let units: [UnitPlan]
     public let counts: PlanCounts
+    /// What the job report and the log should say about this video's detections.
+    public let warnings: [String]
 
     public var windowCount: Int { counts.windows }
 
@@ -61,35 +71,62 @@ public struct VideoPlan: Sendable {
     /// links tracks and groups windows into units. Throws `ArchiveError`/`MediaError` for bad input.
     public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape) throws {
         let info: VideoInfo
+        var firstFrameNumber: Int?
         switch entry.kind {
         case .videoFile: info = try VideoProbe.probe(entry.path)
-        case .frameFolder: info = try JPEGFolderFrameSource(folder: entry.path).info
+        case .frameFolder:
+            let source = try JPEGFolderFrameSource(folder: entry.path)
+            info = source.info
+            firstFrameNumber = source.files.first.flatMap { Int((($0 as NSString).lastPathComponent as NSString).deletingPathExtension) }
         }
         guard let file = entry.detectionFile else {
             throw ArchiveError(.noDetectionFile, path: entry.path, reason: "no detection file (looked for \(entry.detectionCandidates.joined(separator: ", ")))")
         }
-        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: DetectionReader.read(file))
+        let read = try DetectionReader.read(file).rebased(chosen: options.frameBase, frameCount: info.frameCount, firstFrameNumber: firstFrameNumber)
+        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: read)
     }
 
     /// The plan from already-read frame info and detections (tests, and callers that probed).
     public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections: [Detection]) throws {
+        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: DetectionSet(detections: detections))
+    }
+
+    /// The plan from frame info and a file's detections with frames counted from 0.
+    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections read: DetectionSet) throws {
         precondition(inputShape.frames >= 1 && inputShape.frames % 2 == 1, "T must be odd, got \(inputShape.frames)")
         self.entry = entry
         self.inputShape = inputShape
         frameCount = info.frameCount; frameWidth = info.width; frameHeight = info.height
         var counts = PlanCounts()
-        counts.detections = detections.count
+        counts.detections = read.detections.count
+        counts.invalidBoxes = read.invalidBoxes
+        counts.scoresClamped = read.scoresClamped
+        counts.otherCategories = read.otherCategories
+        var warnings = read.warnings
         var kept: [Detection] = []
-        for var detection in detections {
+        var outside: ClosedRange<Int>?
+        for var detection in read.detections {
             if detection.score < options.detectionThreshold { counts.belowThreshold += 1; continue }
-            if detection.frame < 0 || detection.frame >= info.frameCount { counts.outOfRange += 1; continue }
+            if detection.frame < 0 || detection.frame >= info.frameCount {
+                counts.outOfRange += 1
+                outside = outside.map { min($0.lowerBound, detection.frame)...max($0.upperBound, detection.frame) } ?? detection.frame...detection.frame
+                continue
+            }
             detection.box = detection.box.clipped(frameWidth: info.width, frameHeight: info.height)
             if detection.box.isEmpty { counts.emptyBoxes += 1; continue }
             kept.append(detection)
         }
+        if let outside {
+            var warning = "\(counts.outOfRange) boxes on frames outside the video (frames \(outside.lowerBound)...\(outside.upperBound) counted from 0; the video has \(info.frameCount))"
+            if outside.upperBound == info.frameCount { warning += "; if the file numbers frames from 1, use --frame-base 1" }
+            warnings.append(warning)
+        }
         guard !kept.isEmpty else {
             let path = entry.detectionFile?.path ?? entry.path
-            throw ArchiveError(.noDetections, path: path, reason: "no usable detections: \(counts.detections) read, \(counts.belowThreshold) below threshold \(options.detectionThreshold), \(counts.emptyBoxes) outside the \(info.width)x\(info.height) frame, \(counts.outOfRange) on frames not in the video's \(info.frameCount)")
+            var reason = "no usable detections: \(counts.detections) read, \(counts.belowThreshold) below threshold \(options.detectionThreshold), \(counts.emptyBoxes) outside the \(info.width)x\(info.height) frame, \(counts.outOfRange) on frames not in the video's \(info.frameCount)"
+            if counts.invalidBoxes > 0 { reason += ", \(counts.invalidBoxes) invalid boxes dropped" }
+            if !warnings.isEmpty { reason += " (" + warnings.joined(separator: "; ") + ")" }
+            throw ArchiveError(.noDetections, path: path, reason: reason)
         }
         let tracked = Tracker.link(kept, gapMax: options.trackerGapMax, iouMin: options.trackerIoUMin)
         var byTrack: [Int: [WindowPlan]] = [:]
@@ -121,6 +158,7 @@ public struct VideoPlan: Sendable {
         counts.units = units.count
         self.units = units
         self.counts = counts
+        self.warnings = warnings
         invariants()
     }
 

@@ -44,8 +44,7 @@ public struct CoordinatorConfig: Sendable {
 
     /// What must match for a journal to be resumed.
     var fingerprint: String {
-        let o = archiveOptions
-        return "posecluster-journal/1 weights=\(model.sha256.hex) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) unitSize=\(o.unitSize) threshold=\(o.detectionThreshold) gap=\(o.trackerGapMax) iou=\(o.trackerIoUMin) format=\(o.detectionFormat?.rawValue ?? "auto") detections=\(o.detections ?? "-") \(fingerprintExtra)"
+        "posecluster-journal/1 weights=\(model.sha256.hex) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) \(archiveOptions.planFingerprint) \(fingerprintExtra)"
     }
 }
 
@@ -458,6 +457,7 @@ public final class Coordinator: @unchecked Sendable {
         switch event {
         case .planned(let index, let plan):
             var video = VideoState(entry: plan.entry, results: VideoResults(plan: plan))
+            for warning in plan.warnings { log("\(plan.entry.name): \(warning)") }
             var restoredEvents: [SchedulerEvent] = []
             if let done = restored.removeValue(forKey: plan.entry.name) {
                 for (unit, keypoints) in done.accepted.sorted(by: { $0.key < $1.key }) {

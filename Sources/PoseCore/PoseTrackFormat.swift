@@ -22,10 +22,8 @@ public struct PoseTrackFile: Codable, Equatable, Sendable {
     /// Reads a file, with an error that says which file and what is wrong.
     public static func decode(_ data: Data, path: String) throws -> PoseTrackFile {
         do {
-            return try JSONDecoder().decode(PoseTrackFile.self, from: data)
-        } catch let error as DecodingError {
-            throw PoseTrackFormatError(path: path, reason: error.readableDescription)
-        } catch {
+            return try JSONDocument.decode(PoseTrackFile.self, from: data)
+        } catch let error as JSONError {
             throw PoseTrackFormatError(path: path, reason: "\(error)")
         }
     }

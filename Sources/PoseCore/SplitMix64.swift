@@ -34,21 +34,3 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
-
-extension DecodingError {
-    /// Where in the document and what went wrong, e.g. `images[3].file_name: expected String`.
-    public var readableDescription: String {
-        func at(_ path: [CodingKey]) -> String {
-            guard !path.isEmpty else { return "the top level" }
-            let text = path.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
-            return text.hasPrefix(".") ? String(text.dropFirst()) : text
-        }
-        switch self {
-        case .typeMismatch(let type, let context): return "\(at(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context): return "\(at(context.codingPath)): missing \(type) value"
-        case .keyNotFound(let key, let context): return "\(at(context.codingPath + [key])): missing"
-        case .dataCorrupted(let context): return "\(at(context.codingPath)): \(context.debugDescription)"
-        @unknown default: return "\(self)"
-        }
-    }
-}

@@ -41,9 +41,9 @@ struct EvalDocument: Decodable {
     /// Reads a file, with an error that says which file and which field.
     static func decode(_ data: Data, path: String) throws -> EvalDocument {
         do {
-            return try JSONDecoder().decode(EvalDocument.self, from: data)
-        } catch let error as DecodingError {
-            throw PoseTrackFormatError(path: path, reason: error.readableDescription)
+            return try JSONDocument.decode(EvalDocument.self, from: data)
+        } catch let error as JSONError {
+            throw PoseTrackFormatError(path: path, reason: "\(error)")
         }
     }
 }

@@ -6,7 +6,7 @@ import PoseCore
 enum RunCommand {
     static let usage = """
     usage: posecoord run --archive DIR --out DIR [--weights FILE] [--threads N] [--detections DIR]
-                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--dry-run]
+                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--frame-base 0|1] [--dry-run]
 
       --dry-run  decode and crop everything without a model; writes only _posecluster/job.json
                  (checks an archive's inputs, measures decode+crop throughput)
@@ -26,6 +26,7 @@ enum RunCommand {
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
         runner.progress = { FileHandleOutput.progress($0.line) }
+        runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: warning: " + $0) }
         let report = try runner.run()
         FileHandleOutput.endProgress()
         for video in report.videos where video.status == .failed || video.unitsFailed > 0 {

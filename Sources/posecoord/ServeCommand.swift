@@ -9,7 +9,7 @@ enum ServeCommand {
     static let usage = """
     usage: posecoord serve --archive DIR --out DIR [--listen HOST:PORT] [--http HOST:PORT]
                            [--weights FILE] [--token-file F] [--state DIR] [--watch [--watch-interval-ms N]]
-                           [--detections DIR] [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16]
+                           [--detections DIR] [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--frame-base 0|1]
                            [--lease-ms 300000] [--heartbeat-ms 1000] [--attempts 3] [--units-ahead 64] [--producers 2]
                            [--handshake-timeout-ms 5000] [--max-connections 1024]
       The token may also come from the environment variable POSECLUSTER_TOKEN.

@@ -144,6 +144,25 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(JobReport.path(in: out), out + "/_posecluster/job.json")
     }
 
+    /// Issue 8 point 7: one box with score 1e308 made the whole video compute, then fail at write
+    /// time on an infinite value. Now the score is clamped when read, counted, and the video written.
+    func testHugeScoreIsClampedAndTheVideoWritten() throws {
+        let root = try temporaryFolder(self)
+        let archive = root + "/archive"
+        try SyntheticArchive.make(SynthOptions(videos: 1, frames: 6, people: 1, width: 64, height: 48, format: .mp4, seed: 2), out: archive)
+        try FileManager.default.removeItem(atPath: archive + "/000001_mpii_test.dets.json")
+        try write("[{\"image_id\": 1, \"bbox\": [4, 4, 30, 30], \"score\": 1e308}, {\"image_id\": 2, \"bbox\": [4, 4, 30, 30], \"score\": 0.9}]",
+                  to: archive + "/000001_mpii_test.dets.json")
+        let report = try ArchiveRunner(options: ArchiveOptions(archive: archive), outDirectory: root + "/out", estimator: CropHashEstimator()).run()
+        let video = try XCTUnwrap(report.videos.first)
+        XCTAssertEqual(video.status, .done, video.reason ?? "")
+        XCTAssertEqual(video.counts.scoresClamped, 1)
+        XCTAssertTrue(video.warnings.contains { $0.contains("clamped") }, "\(video.warnings)")
+        let file = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: root + "/out/000001_mpii_test.json")), path: "out")
+        XCTAssertEqual(file.annotations.count, 2)
+        XCTAssertTrue(file.annotations.allSatisfy { ($0.score ?? -1) >= 0 && ($0.score ?? 2) <= 1 })
+    }
+
     func testOutputFolderMustNotBeTheArchive() throws {
         let root = try temporaryFolder(self)
         XCTAssertThrowsError(try ArchiveRunner(options: ArchiveOptions(archive: root), outDirectory: root + "/.", estimator: CropHashEstimator()).run())

@@ -103,3 +103,100 @@ final class ExactScoreTests: XCTestCase {
         XCTAssertTrue(String(decoding: try file.encoded(), as: UTF8.self).contains("[0.1]"))
     }
 }
+
+/// The pull parser under the detection and PoseTrack readers: every kind of value, escapes,
+/// the number grammar, skipping nested values without recursion, the limits, error positions.
+final class JSONReaderTests: XCTestCase {
+    private func withReader<T>(_ text: String, _ body: (inout JSONReader) throws -> T) throws -> T {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBufferPointer { buffer in
+            var reader = JSONReader(buffer)
+            return try body(&reader)
+        }
+    }
+
+    private func validate(_ text: String) throws {
+        try Array(text.utf8).withUnsafeBufferPointer { try JSONReader.validate($0) }
+    }
+
+    func testValuesAndEscapes() throws {
+        let text = "\u{FEFF}{\"a\": [1, -2.5e3, true, false, null], \"s\": \"q\\\"\\\\\\/\\n\\u00e9\\ud83d\\ude00\", \"o\": {\"x\": {}}}"
+        try withReader(text) { reader in
+            try reader.beginObject()
+            XCTAssertEqual(try reader.nextKey(), "a")
+            try reader.beginArray()
+            XCTAssertTrue(try reader.nextElement()); XCTAssertEqual(try reader.readNumber().integer, 1)
+            XCTAssertTrue(try reader.nextElement()); XCTAssertEqual(try reader.readNumber().value, -2500)
+            XCTAssertTrue(try reader.nextElement()); XCTAssertEqual(try reader.readBool(), true)
+            XCTAssertTrue(try reader.nextElement()); XCTAssertEqual(try reader.readBool(), false)
+            XCTAssertTrue(try reader.nextElement()); XCTAssertTrue(try reader.readNull())
+            XCTAssertFalse(try reader.nextElement())
+            XCTAssertEqual(try reader.nextKey(), "s")
+            XCTAssertEqual(try reader.readString(), "q\"\\/\n\u{e9}\u{1F600}")
+            XCTAssertEqual(try reader.nextKey(), "o")
+            try reader.skipValue()
+            XCTAssertNil(try reader.nextKey())
+            try reader.finish()
+        }
+    }
+
+    func testNumberGrammarAndRange() throws {
+        for good in ["0", "-0", "12", "1.5", "1e3", "1E-3", "-0.25e+2", "9223372036854775807"] { XCTAssertNoThrow(try validate(good), good) }
+        for (bad, phrase) in [("01", "leading zeros"), ("1.", "after '.'"), ("-", "digits"), ("1e", "exponent"), ("+1", "expected a value"),
+                              (".5", "expected a value"), ("NaN", "NaN"), ("-Infinity", "Infinity"), ("1e999", "too large"),
+                              (String(repeating: "1", count: 65), "longer than 64")] {
+            XCTAssertThrowsError(try validate(bad), bad) { XCTAssertTrue("\($0)".contains(phrase), "\($0) should mention \(phrase)") }
+        }
+        try withReader("9223372036854775808") { XCTAssertNil(try $0.readNumber().integer, "2^63 does not fit an Int") }
+        try withReader("3.0") { XCTAssertEqual(try $0.readNumber().integer, 3) }
+        try withReader("3.5") { XCTAssertNil(try $0.readNumber().integer) }
+    }
+
+    func testSyntaxErrorsSayLineAndColumn() {
+        let cases: [(String, String)] = [
+            ("[1,\n 2,\n ]", "line 3, column 2: a trailing comma"),
+            ("{\"a\" 1}", "line 1, column 6: expected ':'"),
+            ("{1: 2}", "line 1, column 2: expected a key in quotes"),
+            ("[1 2]", "line 1, column 4: expected ',' or ']'"),
+            ("[\"abc", "line 1, column 2: a string is not closed"),
+            ("\"a\tb\"", "control character"),
+            ("\"\\x\"", "not a JSON escape"),
+            ("[1]\n2", "line 2, column 1: unexpected '2' after the end"),
+            ("", "unexpected end of the file"),
+            ("[", "unexpected end of the file inside a list"),
+        ]
+        for (text, expected) in cases {
+            XCTAssertThrowsError(try validate(text), text) { XCTAssertTrue("\($0)".contains(expected), "\($0) should contain \(expected)") }
+        }
+    }
+
+    func testNestingLimitWithoutRecursion() throws {
+        let limit = JSONReader.depthMax
+        XCTAssertNoThrow(try validate(String(repeating: "[", count: limit) + String(repeating: "]", count: limit)))
+        XCTAssertNoThrow(try validate(String(repeating: "{\"a\":", count: limit - 1) + "[]" + String(repeating: "}", count: limit - 1)))
+        for deep in [limit + 1, 100_000] {
+            let text = String(repeating: "[", count: deep) + String(repeating: "]", count: deep)
+            XCTAssertThrowsError(try validate(text)) { error in
+                XCTAssertEqual((error as? JSONError)?.column, limit + 1)
+                XCTAssertTrue("\(error)".contains("nested deeper than \(limit) levels"), "\(error)")
+            }
+        }
+    }
+
+    func testDecodingErrorsNameNoSwiftTypes() {
+        struct Shape: Decodable { var items: [Int]; var name: String; var flag: Bool }
+        for (text, expected) in [("{\"items\": 1, \"name\": \"a\", \"flag\": true}", "items: expected a list"),
+                                 ("{\"items\": [\"x\"], \"name\": \"a\", \"flag\": true}", "items[0]: expected a whole number"),
+                                 ("{\"items\": [], \"name\": 1, \"flag\": true}", "name: expected a string"),
+                                 ("{\"items\": [], \"name\": \"a\", \"flag\": 1}", "flag: expected true or false"),
+                                 ("{\"items\": [], \"name\": \"a\"}", "flag: missing"),
+                                 ("[]", "the top level: expected an object")] {
+            XCTAssertThrowsError(try JSONDocument.decode(Shape.self, from: Data(text.utf8)), text) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error) should contain \(expected)")
+                for typeName in ["Array<", "Dictionary<", "Int", "String", "Bool", "Swift"] {
+                    XCTAssertFalse("\(error)".contains(typeName), "\(error) names a Swift type")
+                }
+            }
+        }
+    }
+}
