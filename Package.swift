@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "SafeTensors"),
         // The FTP-Pose model: config, weight table, forward pass, DPC-kNN, decoding.
         .target(name: "FTPPose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
+        // BlazePose-Full (MediaPipe's landmark model, converted by ops/models/): graph, kernels, joints.
+        .target(name: "BlazePose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
         // Frames in: ffmpeg subprocess, JPEG folders, crops.
         .target(name: "PoseMedia", dependencies: ["PoseCore", "CTurboJPEG"], swiftSettings: nativeSIMD),
         // The built-in person detector: Dalal-Triggs HOG with OpenCV's default people detector.
@@ -57,7 +59,7 @@ let package = Package(
         // Scheduling state machine (sans-IO) and its seeded simulation.
         .target(name: "PoseSchedule", dependencies: ["PoseCore"]),
         // Sockets, coordinator, worker, journal, HTTP status.
-        .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "PoseMedia"]),
+        .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "BlazePose", "PoseMedia"]),
 
         .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender"]),
         .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
@@ -66,6 +68,7 @@ let package = Package(
         .testTarget(name: "PoseTensorTests", dependencies: ["PoseTensor", "PoseCore"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "FTPPoseTests", dependencies: ["FTPPose", "SafeTensors", "PoseTensor"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BlazePoseTests", dependencies: ["BlazePose", "SafeTensors", "PoseTensor", "PoseCore", "PoseCrypto", "CZstd"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseMediaTests", dependencies: ["PoseMedia", "PoseCore", "SafeTensors"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseDetectTests", dependencies: ["PoseDetect", "PoseMedia", "PoseCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PoseArchiveTests", dependencies: ["PoseArchive", "PoseCore", "PoseMedia"]),

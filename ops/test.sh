@@ -23,5 +23,6 @@ else
 fi
 echo "== training smoke test (ops/ci/train.sh)"
 BIN="$bin" bash ops/ci/train.sh
+bash ops/ci/blazepose.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing

@@ -1,8 +1,10 @@
 // The model a job runs, as the cluster sees it: the weights file's bytes (sent to workers that
 // lack them), its SHA-256, variant name and crop geometry; and the estimator a worker builds
-// from those bytes. Without --weights both sides use the engine's random `demo` weights
-// (seed 0), exactly as `posecoord run` does, so outputs match byte for byte.
+// from those bytes, of the family the file names (ModelFamily). Without --weights both sides use
+// the engine's random `demo` weights (seed 0), exactly as `posecoord run` does, so outputs match
+// byte for byte.
 import Foundation
+import BlazePose
 import FTPPose
 import PoseCore
 import PoseCrypto
@@ -24,15 +26,23 @@ public enum ClusterModel {
             bytes = FTPPoseWeights.random(config: FTPPoseConfig.preset("demo")!, seed: 0)
         }
         // Loading checks every tensor name and shape here, not on a hundred workers later.
-        let model = try FTPPoseModel(safetensors: bytes)
-        let variant = FTPPoseConfig.presetNames.first { FTPPoseConfig.preset($0) == model.config }
-            ?? (path == nil ? "demo" : "custom")
+        let variant: String, inputShape: ModelInputShape
+        switch ModelFamily.of(safetensors: bytes) {
+        case .ftpPose:
+            let model = try FTPPoseModel(safetensors: bytes)
+            variant = FTPPoseConfig.presetNames.first { FTPPoseConfig.preset($0) == model.config } ?? (path == nil ? "demo" : "custom")
+            inputShape = model.config.inputShape
+        case .blazePoseFull:
+            _ = try BlazePoseModel(safetensors: bytes)
+            variant = BlazePoseConfig.family
+            inputShape = BlazePoseEstimator.inputShape
+        }
         return (bytes, ModelDescriptor(sha256: SHA256.hash(bytes), byteCount: UInt64(bytes.count), variant: variant,
-                                       inputShape: model.config.inputShape))
+                                       inputShape: inputShape))
     }
 
-    /// What a worker runs.
+    /// What a worker runs: the family the bytes say.
     public static let estimatorFactory: EstimatorFactory = { bytes, threads, batchWindows in
-        FTPPoseEstimator(model: try FTPPoseModel(safetensors: bytes), threads: threads, batchSize: batchWindows)
+        try ModelFamily.estimator(safetensors: bytes, threads: threads, batchWindows: batchWindows)
     }
 }

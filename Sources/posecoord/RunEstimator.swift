@@ -1,6 +1,8 @@
-// The model behind `posecoord run`: FTP-Pose from --weights, or random `demo` weights (the
-// pipeline works end to end without trained weights; the keypoints are then meaningless).
+// The model behind `posecoord run`: the family --weights names (ModelFamily), or random FTP-Pose
+// `demo` weights (the pipeline works end to end without trained weights; the keypoints are then
+// meaningless).
 import FTPPose
+import PoseCluster
 import PoseCore
 
 enum RunEstimator {
@@ -8,19 +10,17 @@ enum RunEstimator {
     static let batchSize = 4
 
     static func make(weights: String?, threads: Int) throws -> any PoseEstimator {
-        let model: FTPPoseModel
         if let weights {
-            model = try FTPPoseModel(contentsOfFile: weights)
-        } else {
-            FileHandleOutput.error("run: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
-            model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: FTPPoseConfig.preset("demo")!, seed: 0))
+            return try ModelFamily.estimator(contentsOfFile: weights, threads: threads, batchWindows: batchSize)
         }
+        FileHandleOutput.error("run: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
+        let model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: FTPPoseConfig.preset("demo")!, seed: 0))
         return FTPPoseEstimator(model: model, threads: threads, batchSize: batchSize)
     }
 
     /// For --dry-run: the demo model's input shape, no model (or the weights' shape if given).
     static func shapeOnly(weights: String?) -> any PoseEstimator {
-        if let weights, let model = try? FTPPoseModel(contentsOfFile: weights) { return ShapeOnlyEstimator(inputShape: model.config.inputShape) }
+        if let weights, let model = try? ClusterModel.load(weightsPath: weights) { return ShapeOnlyEstimator(inputShape: model.descriptor.inputShape) }
         return ShapeOnlyEstimator(inputShape: FTPPoseConfig.preset("demo")!.inputShape)
     }
 }
