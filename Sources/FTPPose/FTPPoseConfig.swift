@@ -34,6 +34,14 @@ public struct SafeTensorsErrorDescription: Equatable, Sendable {
     public let text: String
 }
 
+/// How the refined fine tokens return to the full high-resolution set (FTP-POSE.md section 10).
+public enum TokenRecovery: String, Codable, Sendable {
+    /// FTP-Pose: the kept rows are overwritten by their refined values.
+    case scatter
+    /// HoT's token recovering attention: every fine token attends to the refined kept ones.
+    case attention
+}
+
 public struct FTPPoseConfig: Codable, Equatable, Sendable {
     public var inputSize: [Int]
     public var patchSize: Int
@@ -52,6 +60,11 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
     public var knnK: Int
     public var dpcTau: Double
     public var numJoints: Int
+    /// Ablation keys (optional in the JSON, written only when not the default; nil = default).
+    /// `hr_branch: false`: the fine tokens are not refined (no DPC, no shared blocks).
+    public var hrBranch: Bool?
+    /// `token_recovery`: nil = .scatter.
+    public var tokenRecovery: TokenRecovery?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case inputSize = "input_size", patchSize = "patch_size", embedDim = "embed_dim", depth
@@ -59,7 +72,15 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
         case mgfeMLPRatio = "mgfe_mlp_ratio", fuseMLPRatio = "fuse_mlp_ratio", stDepth = "st_depth"
         case sharedDepth = "shared_depth", frames, pruneHR = "prune_hr", pruneLR = "prune_lr"
         case knnK = "knn_k", dpcTau = "dpc_tau", numJoints = "num_joints"
+        case hrBranch = "hr_branch", tokenRecovery = "token_recovery"
     }
+
+    /// Keys a file may leave out (their absence means the paper's model).
+    static let optionalKeys: Set<String> = [CodingKeys.hrBranch.rawValue, CodingKeys.tokenRecovery.rawValue]
+
+    /// Whether the fine tokens are refined (the high-resolution branch of section 3).
+    public var refinesHighRes: Bool { hrBranch ?? true }
+    public var recovery: TokenRecovery { tokenRecovery ?? .scatter }
 
     /// Limits that keep a hostile config from asking for absurd allocations.
     public static let inputSideMax = 2048
@@ -68,11 +89,14 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
 
     public init(inputSize: [Int], patchSize: Int, embedDim: Int, depth: Int, numHeads: Int, mgfeDim: Int, mgfeHeads: Int,
                 mgfeMLPRatio: Int = 4, fuseMLPRatio: Int = 2, stDepth: Int, sharedDepth: Int, frames: Int = 3,
-                pruneHR: Int = 6, pruneLR: Int = 6, knnK: Int = 5, dpcTau: Double = 1.0, numJoints: Int = 17) {
+                pruneHR: Int = 6, pruneLR: Int = 6, knnK: Int = 5, dpcTau: Double = 1.0, numJoints: Int = 17,
+                hrBranch: Bool? = nil, tokenRecovery: TokenRecovery? = nil) {
         self.inputSize = inputSize; self.patchSize = patchSize; self.embedDim = embedDim; self.depth = depth
         self.numHeads = numHeads; self.mgfeDim = mgfeDim; self.mgfeHeads = mgfeHeads; self.mgfeMLPRatio = mgfeMLPRatio
         self.fuseMLPRatio = fuseMLPRatio; self.stDepth = stDepth; self.sharedDepth = sharedDepth; self.frames = frames
         self.pruneHR = pruneHR; self.pruneLR = pruneLR; self.knnK = knnK; self.dpcTau = dpcTau; self.numJoints = numJoints
+        self.hrBranch = hrBranch == true ? nil : hrBranch
+        self.tokenRecovery = tokenRecovery == .scatter ? nil : tokenRecovery
     }
 
     /// The variants of FTP-POSE.md section 7, plus `tiny` (the test config of the reference).
@@ -96,8 +120,8 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
         }
         let known = Set(CodingKeys.allCases.map(\.rawValue))
         if let unknown = map.keys.sorted().first(where: { !known.contains($0) }) { throw FTPPoseError.badConfig("unknown key \"\(unknown)\"") }
-        if let missing = CodingKeys.allCases.first(where: { map[$0.rawValue] == nil }) { throw FTPPoseError.badConfig("missing key \"\(missing.rawValue)\"") }
-        let config: FTPPoseConfig
+        if let missing = CodingKeys.allCases.first(where: { map[$0.rawValue] == nil && !optionalKeys.contains($0.rawValue) }) { throw FTPPoseError.badConfig("missing key \"\(missing.rawValue)\"") }
+        var config: FTPPoseConfig
         do {
             config = try JSONDecoder().decode(FTPPoseConfig.self, from: data)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
@@ -106,6 +130,8 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
         } catch {
             throw FTPPoseError.badConfig("\(error)")
         }
+        if config.hrBranch == true { config.hrBranch = nil }              // the defaults are stored as nil
+        if config.tokenRecovery == .scatter { config.tokenRecovery = nil }
         try config.validate()
         return config
     }
@@ -117,7 +143,9 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
             + "\"depth\":\(depth),\"num_heads\":\(numHeads),\"mgfe_dim\":\(mgfeDim),\"mgfe_heads\":\(mgfeHeads),"
             + "\"mgfe_mlp_ratio\":\(mgfeMLPRatio),\"fuse_mlp_ratio\":\(fuseMLPRatio),\"st_depth\":\(stDepth),"
             + "\"shared_depth\":\(sharedDepth),\"frames\":\(frames),\"prune_hr\":\(pruneHR),\"prune_lr\":\(pruneLR),"
-            + "\"knn_k\":\(knnK),\"dpc_tau\":\(tau),\"num_joints\":\(numJoints)}"
+            + "\"knn_k\":\(knnK),\"dpc_tau\":\(tau),\"num_joints\":\(numJoints)"
+            + (refinesHighRes ? "" : ",\"hr_branch\":false")
+            + (recovery == .scatter ? "" : ",\"token_recovery\":\"\(recovery.rawValue)\"") + "}"
     }
 
     public func validate() throws {
@@ -145,6 +173,7 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
         guard gridHeight > 0, gridWidth > 0, gridHeight * upsample == heatmapHeight, gridWidth * upsample == heatmapWidth else {
             try fail("patch grid \(gridHeight)x\(gridWidth) times \(upsample) is not the heatmap \(heatmapHeight)x\(heatmapWidth)")
         }
+        guard refinesHighRes || recovery == .scatter else { try fail("token_recovery applies to the high-resolution branch: it needs hr_branch true") }
         guard keptHighRes(prune: pruneHR) > 0, keptLowRes(prune: pruneLR) > 0 else { try fail("prune ratios keep no token") }
     }
 
@@ -182,10 +211,14 @@ public struct FTPPoseConfig: Codable, Equatable, Sendable {
         let n = patchTokens, kf = keptHighRes(prune: pruneHR), kc = keptLowRes(prune: pruneLR)
         var total = Double(frames) * (linear(n, 3 * patchSize * patchSize, embedDim) + Double(depth) * block(n, embedDim, 4))
         total += linear(frames * n, embedDim, mgfeDim)
-        total += Double(sharedDepth) * block(kf, mgfeDim, mgfeMLPRatio)
+        if refinesHighRes { total += Double(sharedDepth) * block(kf, mgfeDim, mgfeMLPRatio) }
+        if refinesHighRes && recovery == .attention {
+            total += 2 * linear(heatmapTokens, mgfeDim, mgfeDim) + 2 * linear(kf, mgfeDim, mgfeDim)
+            total += 2 * 2 * Double(heatmapTokens) * Double(kf) * Double(mgfeDim)
+        }
         total += Double(stDepth) * block(lowResTokens, mgfeDim, mgfeMLPRatio)
         total += Double(sharedDepth) * block(kc, mgfeDim, mgfeMLPRatio)
-        if kf < heatmapTokens { total += 2 * Double(heatmapTokens) * Double(heatmapTokens) * Double(mgfeDim) }
+        if kf < heatmapTokens && refinesHighRes { total += 2 * Double(heatmapTokens) * Double(heatmapTokens) * Double(mgfeDim) }
         if kc < lowResTokens { total += 2 * Double(lowResTokens) * Double(lowResTokens) * Double(mgfeDim) }
         let nh = heatmapTokens
         total += linear(nh, mgfeDim, mgfeDim) + 2 * linear(kc, mgfeDim, mgfeDim) + linear(nh, mgfeDim, mgfeDim)

@@ -38,9 +38,13 @@ public enum FTPPoseWeightTable {
         add("mgfe.time_embed", [1, config.frames, d])
         for i in 0..<config.stDepth { block("mgfe.st_blocks.\(i)", d, config.mgfeMLPRatio) }
         for i in 0..<config.sharedDepth { block("mgfe.shared_blocks.\(i)", d, config.mgfeMLPRatio) }
-        layerNorm("fuse.norm_q", d)
-        layerNorm("fuse.norm_kv", d)
-        for name in ["q", "k", "v", "proj"] { linear("fuse.attn.\(name)", d, d) }
+        func crossAttention(_ prefix: String) {
+            layerNorm(prefix + ".norm_q", d)
+            layerNorm(prefix + ".norm_kv", d)
+            for name in ["q", "k", "v", "proj"] { linear(prefix + ".attn.\(name)", d, d) }
+        }
+        if config.recovery == .attention { crossAttention("mgfe.recover") }
+        crossAttention("fuse")
         layerNorm("fuse.norm_mlp", d)
         linear("fuse.mlp.fc1", d, config.fuseMLPRatio * d)
         linear("fuse.mlp.fc2", config.fuseMLPRatio * d, d)

@@ -3,40 +3,55 @@
 import PoseTensor
 
 struct Fusion {
-    let normQuery: LayerNorm
-    let normKeyValue: LayerNorm
-    let q: Linear, k: Linear, v: Linear, proj: Linear
-    let heads: Int
+    let attention: CrossAttention
     let normMLP: LayerNorm
     let mlp: MLP
 
     init(_ reader: WeightReader) {
-        normQuery = LayerNorm(reader, "fuse.norm_q")
-        normKeyValue = LayerNorm(reader, "fuse.norm_kv")
-        q = Linear(reader, "fuse.attn.q")
-        k = Linear(reader, "fuse.attn.k")
-        v = Linear(reader, "fuse.attn.v")
-        proj = Linear(reader, "fuse.attn.proj")
-        heads = reader.config.mgfeHeads
+        attention = CrossAttention(reader, "fuse", heads: reader.config.mgfeHeads)
         normMLP = LayerNorm(reader, "fuse.norm_mlp")
         mlp = MLP(reader, "fuse.mlp")
     }
 
     /// h1: [B*Nh, D] (becomes u, in place), zc: [B*K_c, D].
     func callAsFunction(_ h1: Matrix, _ zc: Matrix, batch: Int, threads: Int) {
-        let d = h1.cols, queries = h1.rows / batch, keys = zc.rows / batch
-        let query = q(normQuery(h1, threads: threads), threads: threads)             // [B*Nh, D]
-        let context = normKeyValue(zc, threads: threads)
-        let key = k(context, threads: threads), value = v(context, threads: threads)   // [B*K_c, D]
-        let attended = Matrix(uninitializedRows: h1.rows, cols: d)
+        attention(h1, context: zc, batch: batch, threads: threads)                        // u = h1 + CrossAttn
+        mlp(normMLP(h1, threads: threads), addingTo: h1, threads: threads)               // u += MLP_f(LN(u))
+    }
+}
+
+/// `x += proj(MultiHead(q(LN_q(x)), k(LN_kv(c)), v(LN_kv(c))))` per window: the fusion's attention
+/// (`fuse.*`) and HoT's token recovering attention (`mgfe.recover.*`, FTP-POSE.md section 10).
+struct CrossAttention {
+    let normQuery: LayerNorm
+    let normKeyValue: LayerNorm
+    let q: Linear, k: Linear, v: Linear, proj: Linear
+    let heads: Int
+
+    init(_ reader: WeightReader, _ prefix: String, heads: Int) {
+        normQuery = LayerNorm(reader, prefix + ".norm_q")
+        normKeyValue = LayerNorm(reader, prefix + ".norm_kv")
+        q = Linear(reader, prefix + ".attn.q")
+        k = Linear(reader, prefix + ".attn.k")
+        v = Linear(reader, prefix + ".attn.v")
+        proj = Linear(reader, prefix + ".attn.proj")
+        self.heads = heads
+    }
+
+    /// x: [B*N, D] (updated in place), c: [B*M, D].
+    func callAsFunction(_ x: Matrix, context c: Matrix, batch: Int, threads: Int) {
+        let d = x.cols, queries = x.rows / batch, keys = c.rows / batch
+        let query = q(normQuery(x, threads: threads), threads: threads)               // [B*N, D]
+        let context = normKeyValue(c, threads: threads)
+        let key = k(context, threads: threads), value = v(context, threads: threads)   // [B*M, D]
+        let attended = Matrix(uninitializedRows: x.rows, cols: d)
         Kernels.attention(
             sequences: batch, queries: queries, keys: keys, heads: heads, headDim: d / heads,
             q: query.pointer, ldq: d, qSequenceStride: queries * d,
             k: key.pointer, ldk: d, kSequenceStride: keys * d,
             v: value.pointer, ldv: d, vSequenceStride: keys * d,
             out: attended.pointer, ldo: d, outSequenceStride: queries * d, threads: threads)
-        proj(attended, into: h1, accumulate: true, threads: threads)   // u = h1 + CrossAttn
-        mlp(normMLP(h1, threads: threads), addingTo: h1, threads: threads)               // u += MLP_f(LN(u))
+        proj(attended, into: x, accumulate: true, threads: threads)
     }
 }
 

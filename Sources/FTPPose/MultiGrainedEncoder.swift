@@ -12,6 +12,8 @@ struct MultiGrainedEncoder {
     let timeEmbedding: Matrix          // [T, D]
     let spaceTimeBlocks: [TransformerBlock]
     let sharedBlocks: [TransformerBlock]
+    /// HoT's token recovering attention, when the config asks for it instead of scatter-restore.
+    let recovery: CrossAttention?
 
     init(_ reader: WeightReader) {
         let config = reader.config
@@ -23,6 +25,7 @@ struct MultiGrainedEncoder {
         timeEmbedding = Matrix(rows: config.frames, cols: d, values: reader.floats("mgfe.time_embed"))
         spaceTimeBlocks = (0..<config.stDepth).map { TransformerBlock(reader, "mgfe.st_blocks.\($0)", heads: config.mgfeHeads) }
         sharedBlocks = (0..<config.sharedDepth).map { TransformerBlock(reader, "mgfe.shared_blocks.\($0)", heads: config.mgfeHeads) }
+        recovery = config.recovery == .attention ? CrossAttention(reader, "mgfe.recover", heads: config.mgfeHeads) : nil
     }
 
     /// High-resolution branch. f: [B*T*Hp*Wp, D] -> h1: [B*Hh*Wh, D] and the kept indices per window.
@@ -39,10 +42,16 @@ struct MultiGrainedEncoder {
                 for j in 0..<d { row[j] += position[j] }
             }
         }
+        // Ablation (hr_branch false): the fine tokens go to the fusion unrefined.
+        guard config.refinesHighRes else { return (h0, [[Int]](repeating: [], count: batch)) }
         let indices = timings.measure(.densityPeaks) { select(h0, batch: batch, tokens: tokens, keep: keep, threads: threads) }
         // z_f = shared_blocks(h0[idx_f]); h1 = h0 with those rows replaced (in place).
         let selected = gather(h0, indices, tokens: tokens)
         sharedBlocks(selected, sequences: batch, threads: threads)
+        if let recovery {   // h1 = h0 + CrossAttn(LN_q(h0), LN_kv(z_f)) instead (in place)
+            recovery(h0, context: selected, batch: batch, threads: threads)
+            return (h0, indices)
+        }
         for b in 0..<batch {
             Kernels.scatterRows(rows: selected.row(b * keep), ldr: d, indices: indices[b], cols: d, x: h0.row(b * tokens), ldx: d)
         }

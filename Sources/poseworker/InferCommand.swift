@@ -49,7 +49,7 @@ enum InferCommand {
         var writer = SafeTensorsWriter(metadata: ["prune": "\(pruneHR),\(pruneLR)", "ftp_pose.config": config.json,
                                                   "precision": precision.rawValue])
         writer.add("heatmaps", shape: [batch, config.numJoints, config.heatmapHeight, config.heatmapWidth], floats: heatmaps)
-        writer.add("idx_hr", shape: [batch, config.keptHighRes(prune: pruneHR)], int32s: highRes)
+        writer.add("idx_hr", shape: [batch, highRes.count / batch], int32s: highRes)   // 0 per window without the fine branch
         writer.add("idx_lr", shape: [batch, config.keptLowRes(prune: pruneLR)], int32s: lowRes)
         writer.add("keypoints", shape: [batch, config.numJoints, 3], floats: keypoints)
         try writer.write(toFile: outputPath)

@@ -50,5 +50,12 @@ final class GoldenFixtureTests: XCTestCase {
     func testTinyPruned() throws { try check(weights: "tiny.weights.safetensors", io: "tiny.io.safetensors") }
     func testTinyUnpruned() throws { try check(weights: "tiny.weights.safetensors", io: "tiny.unpruned.io.safetensors") }
     func testTinySingleThread() throws { try check(weights: "tiny.weights.safetensors", io: "tiny.io.safetensors", threads: 1) }
+    /// Section 10's ablations: HoT's token recovering attention, and no fine-token refinement.
+    func testTinyTokenRecoveringAttention() throws { try check(weights: "tiny-tra.weights.safetensors", io: "tiny-tra.io.safetensors") }
+    func testTinyWithoutHighResBranch() throws {
+        try check(weights: "tiny-nohr.weights.safetensors", io: "tiny-nohr.io.safetensors")
+        let model = try FTPPoseModel(contentsOfFile: try fixturePath("tiny-nohr.weights.safetensors"))
+        XCTAssertFalse(model.config.refinesHighRes)
+    }
     func testDemoPruned() throws { try check(weights: "demo.weights.safetensors", io: "demo.io.safetensors") }
 }

@@ -96,6 +96,35 @@ final class WeightLoadingTests: XCTestCase {
         expectError(writer.serialized()) { XCTAssertEqual($0, .missingConfig) }
     }
 
+    /// The ablation keys of FTP-POSE.md section 10 are optional, round-trip byte for byte as the
+    /// reference writes them, add the recovery tensors to the table, and reject what makes no sense.
+    func testAblationConfigKeys() throws {
+        let tra = tiny.json.replacingOccurrences(of: "\"num_joints\":17}", with: "\"num_joints\":17,\"token_recovery\":\"attention\"}")
+        let config = try FTPPoseConfig.decode(json: tra)
+        XCTAssertEqual(config.recovery, .attention)
+        XCTAssertEqual(config.json, tra)
+        let names = Set(FTPPoseWeightTable.entries(for: config).map(\.name)).subtracting(FTPPoseWeightTable.entries(for: tiny).map(\.name))
+        XCTAssertEqual(names, ["mgfe.recover.norm_q.weight", "mgfe.recover.norm_q.bias", "mgfe.recover.norm_kv.weight",
+                               "mgfe.recover.norm_kv.bias", "mgfe.recover.attn.q.weight", "mgfe.recover.attn.q.bias",
+                               "mgfe.recover.attn.k.weight", "mgfe.recover.attn.k.bias", "mgfe.recover.attn.v.weight",
+                               "mgfe.recover.attn.v.bias", "mgfe.recover.attn.proj.weight", "mgfe.recover.attn.proj.bias"])
+        // Defaults written out explicitly are the paper's model (and are not written back).
+        let explicit = tiny.json.replacingOccurrences(of: "\"num_joints\":17}", with: "\"num_joints\":17,\"hr_branch\":true,\"token_recovery\":\"scatter\"}")
+        XCTAssertEqual(try FTPPoseConfig.decode(json: explicit), tiny)
+        XCTAssertEqual(try FTPPoseConfig.decode(json: explicit).json, tiny.json)
+        let noHR = tiny.json.replacingOccurrences(of: "\"num_joints\":17}", with: "\"num_joints\":17,\"hr_branch\":false}")
+        XCTAssertEqual(try FTPPoseConfig.decode(json: noHR).json, noHR)
+        XCTAssertLessThan(try FTPPoseConfig.decode(json: noHR).flopsPerWindow(pruneHR: 6, pruneLR: 6), tiny.flopsPerWindow(pruneHR: 6, pruneLR: 6))
+        XCTAssertGreaterThan(config.flopsPerWindow(pruneHR: 6, pruneLR: 6), tiny.flopsPerWindow(pruneHR: 6, pruneLR: 6))
+        expectError(weights(config: tiny.json.replacingOccurrences(of: "\"num_joints\":17}", with: "\"num_joints\":17,\"hr_branch\":false,\"token_recovery\":\"attention\"}"))) {
+            XCTAssertEqual($0, .badConfig("token_recovery applies to the high-resolution branch: it needs hr_branch true"))
+        }
+        expectError(weights(config: tiny.json.replacingOccurrences(of: "\"num_joints\":17}", with: "\"num_joints\":17,\"token_recovery\":\"gather\"}"))) {
+            guard case let .badConfig(reason) = $0 else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("token_recovery"), reason)
+        }
+    }
+
     func testPresetsMatchConfigFiles() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         for name in ["b", "s", "demo"] {

@@ -8,6 +8,13 @@ CONFIG_KEYS = (
     "mgfe_mlp_ratio", "fuse_mlp_ratio", "st_depth", "shared_depth", "frames", "prune_hr",
     "prune_lr", "knn_k", "dpc_tau", "num_joints",
 )
+# Optional keys (ablations), written after the others and only when they differ from the default,
+# so every file of the paper's model keeps the exact string above.
+OPTIONAL_KEYS = {
+    "hr_branch": True,              # False: no fine-token refinement (h1 = h0; FTP-POSE.md section 3)
+    "token_recovery": "scatter",    # "attention": HoT's token recovering attention instead of scatter-restore
+}
+TOKEN_RECOVERY = ("scatter", "attention")
 
 
 def _preset(input_size, patch, embed, depth, heads, mgfe_dim, mgfe_heads, st_depth, shared_depth):
@@ -32,14 +39,27 @@ PRESETS = {
 def config_json(config):
     """The metadata string: compact JSON, keys in CONFIG_KEYS order."""
     check_config(config)
-    return json.dumps({k: config[k] for k in CONFIG_KEYS}, separators=(",", ":"))
+    out = {k: config[k] for k in CONFIG_KEYS}
+    out.update({k: config[k] for k, default in OPTIONAL_KEYS.items() if k in config and config[k] != default})
+    return json.dumps(out, separators=(",", ":"))
+
+
+def option(config, key):
+    """An optional key's value (its default when absent)."""
+    return config.get(key, OPTIONAL_KEYS[key])
 
 
 def check_config(config):
     missing = [k for k in CONFIG_KEYS if k not in config]
-    extra = [k for k in config if k not in CONFIG_KEYS]
+    extra = [k for k in config if k not in CONFIG_KEYS and k not in OPTIONAL_KEYS]
     if missing or extra:
         raise ValueError(f"ftp_pose config: missing keys {missing}, unknown keys {extra}")
+    if not isinstance(option(config, "hr_branch"), bool):
+        raise ValueError(f"hr_branch must be true or false, got {config['hr_branch']!r}")
+    if option(config, "token_recovery") not in TOKEN_RECOVERY:
+        raise ValueError(f"token_recovery must be one of {TOKEN_RECOVERY}, got {config['token_recovery']!r}")
+    if not option(config, "hr_branch") and option(config, "token_recovery") != "scatter":
+        raise ValueError("token_recovery applies to the high-resolution branch: it needs hr_branch true")
     h_in, w_in = config["input_size"]
     if h_in % 4 or w_in % 4:
         raise ValueError(f"input_size {config['input_size']} must be divisible by 4")

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from configs import check_config, grid
+from configs import check_config, grid, option
 
 LN_EPS = 1e-6
 
@@ -101,6 +101,8 @@ class MGFE(nn.Module):
         heads, ratio = cfg["mgfe_heads"], cfg["mgfe_mlp_ratio"]
         self.st_blocks = nn.ModuleList(Block(d, heads, ratio) for _ in range(cfg["st_depth"]))
         self.shared_blocks = nn.ModuleList(Block(d, heads, ratio) for _ in range(cfg["shared_depth"]))
+        if option(cfg, "token_recovery") == "attention":
+            self.recover = TokenRecovery(d, heads)
 
     def run_shared(self, x):
         for blk in self.shared_blocks:
@@ -131,6 +133,21 @@ class CrossAttention(nn.Module):
         v = self.v(kv).reshape(b, m, self.heads, hd).transpose(1, 2)
         attn = ((q * hd ** -0.5) @ k.transpose(-2, -1)).softmax(dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class TokenRecovery(nn.Module):
+    """HoT's token recovering attention (ablation, `token_recovery: "attention"`): every fine token
+    attends to the kept, refined ones, `h1 = h0 + CrossAttn(LN_q(h0), LN_kv(z_f))`, instead of
+    writing z_f back at the kept rows. Same attention as the fusion's, no MLP."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.norm_q = nn.LayerNorm(dim, eps=LN_EPS)
+        self.norm_kv = nn.LayerNorm(dim, eps=LN_EPS)
+        self.attn = CrossAttention(dim, heads)
+
+    def forward(self, h0, z_f):
+        return h0 + self.attn(self.norm_q(h0), self.norm_kv(z_f))
 
 
 class Fuse(nn.Module):
@@ -236,16 +253,23 @@ class FTPPose(nn.Module):
         f_key = f[:, t // 2].transpose(1, 2).reshape(b, d, hp, wp)
         up = F.interpolate(f_key, size=(hh, wh), mode="bilinear", align_corners=False)
         h0 = up.flatten(2).transpose(1, 2) + self.mgfe.hr_pos  # [B, Hh*Wh, D]
-        idx_hr = []
-        for i in range(b):
-            if trace is not None:
-                trace.append({"branch": "hr", "item": i, "x": h0[i].detach().clone(), "keep": k_f})
-            idx_hr.append(dpc_select(h0[i], k_f, knn_k, tau))
-        idx_hr = torch.stack(idx_hr)
-        sel = torch.gather(h0, 1, idx_hr[:, :, None].expand(b, k_f, d))
-        z_f = self.mgfe.run_shared(sel)
-        h1 = h0.clone()
-        h1.scatter_(1, idx_hr[:, :, None].expand(b, k_f, d), z_f)
+        if option(cfg, "hr_branch"):
+            idx_hr = []
+            for i in range(b):
+                if trace is not None:
+                    trace.append({"branch": "hr", "item": i, "x": h0[i].detach().clone(), "keep": k_f})
+                idx_hr.append(dpc_select(h0[i], k_f, knn_k, tau))
+            idx_hr = torch.stack(idx_hr)
+            sel = torch.gather(h0, 1, idx_hr[:, :, None].expand(b, k_f, d))
+            z_f = self.mgfe.run_shared(sel)
+            if option(cfg, "token_recovery") == "attention":
+                h1 = self.mgfe.recover(h0, z_f)
+            else:
+                h1 = h0.clone()
+                h1.scatter_(1, idx_hr[:, :, None].expand(b, k_f, d), z_f)
+        else:  # ablation: the fine tokens are not refined (no DPC, no shared blocks)
+            idx_hr = torch.zeros((b, 0), dtype=torch.int64)
+            h1 = h0
 
         # Low-resolution branch: all frames, joint space-time attention.
         c0 = (f + self.mgfe.lr_pos[:, None] + self.mgfe.time_embed[0][None, :, None, :]).reshape(b, t * hp * wp, d)

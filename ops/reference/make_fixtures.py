@@ -5,11 +5,13 @@
   Tests/FTPPoseTests/Fixtures/tiny.unpruned.io.safetensors  same weights and frames, prune 1,1
   Tests/FTPPoseTests/Fixtures/demo.weights.safetensors      seeded random weights, demo config
   Tests/FTPPoseTests/Fixtures/demo.io.safetensors           B=1, prune 6,6
+  Tests/FTPPoseTests/Fixtures/tiny-tra.{weights,io}.safetensors   tiny with token_recovery "attention" (section 10)
+  Tests/FTPPoseTests/Fixtures/tiny-nohr.{weights,io}.safetensors  tiny with hr_branch false (section 10)
   Tests/PoseMediaTests/Fixtures/crop.safetensors            image, boxes -> float crops (section 1)
 
 Top-K selection and argmax are discontinuous, so a seed is accepted only when every DPC call
 and every heatmap peak is far from its decision boundary (see `dpc_margin`, `heatmap_margin`);
-otherwise the next seed is tried. Run: python3 ops/reference/make_fixtures.py [--only tiny|demo|crop]
+otherwise the next seed is tried. Run: python3 ops/reference/make_fixtures.py [--only tiny|demo|ablation|crop]
 """
 
 import argparse
@@ -202,8 +204,13 @@ def write_io(path, frames, out, prune, seed):
     }, {"prune": f"{prune[0]},{prune[1]}", "seed": str(seed)})
 
 
+# The ablation variants of section 10 (optional config keys on the tiny preset).
+VARIANTS = {"tiny-tra": dict(PRESETS["tiny"], token_recovery="attention"),
+            "tiny-nohr": dict(PRESETS["tiny"], hr_branch=False)}
+
+
 def make_model_fixtures(name, batch, prunes, start, embed_std, proj_std):
-    cfg = PRESETS[name]
+    cfg = VARIANTS.get(name) or PRESETS[name]
     seed, (model, frames, results) = find_seed(name, cfg, batch, prunes, start, embed_std, proj_std)
     os.makedirs(POSE_FIXTURES, exist_ok=True)
     write_weights(os.path.join(POSE_FIXTURES, f"{name}.weights.safetensors"), model, cfg)
@@ -242,15 +249,18 @@ def make_crop_fixture(seed=7):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=["tiny", "demo", "crop"], action="append")
+    ap.add_argument("--only", choices=["tiny", "demo", "ablation", "crop"], action="append")
     ap.add_argument("--embed-std", type=float, default=0.3)
     ap.add_argument("--proj-std", type=float, default=1.0)
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    only = set(args.only or ["tiny", "demo", "crop"])
+    only = set(args.only or ["tiny", "demo", "ablation", "crop"])
     if "tiny" in only:
         make_model_fixtures("tiny", 2, [(6, 6), (1, 1)], 1, args.embed_std, args.proj_std)
+    if "ablation" in only:
+        for name in VARIANTS:
+            make_model_fixtures(name, 2, [(6, 6)], 1, args.embed_std, args.proj_std)
     if "demo" in only:
         make_model_fixtures("demo", 1, [(6, 6)], 1, args.embed_std, args.proj_std)
     if "crop" in only:

@@ -57,6 +57,8 @@ def parse_args(argv=None):
     a("--patch", type=int, help="patch size (paper: 16)")
     a("--frames", type=int, help="T (paper: 3)")
     a("--prune", help="HR,LR pruning ratios (paper: 6,6)")
+    a("--no-hr-branch", action="store_true", help="ablation: the fine tokens are not refined (config hr_branch false)")
+    a("--token-recovery", choices=["scatter", "attention"], help="ablation: HoT's token recovering attention instead of scatter-restore")
     a("--init", help="start from these FTP-Pose weights (same config)")
     a("--init-backbone", help="mmpose ViTPose .pth: load backbone.* (report: loaded / skipped / mismatched)")
     # recipe
@@ -106,6 +108,10 @@ def model_config(args):
         cfg["frames"] = args.frames
     if args.prune:
         cfg["prune_hr"], cfg["prune_lr"] = (int(v) for v in args.prune.split(","))
+    if args.no_hr_branch:
+        cfg["hr_branch"] = False
+    if args.token_recovery and args.token_recovery != "scatter":
+        cfg["token_recovery"] = args.token_recovery
     return cfg
 
 
@@ -270,10 +276,14 @@ def main(argv=None):
     init_weights(model)
     if args.init:
         tensors, meta = safetensors_io.load(args.init)
-        if json.loads(meta["ftp_pose.config"]) != cfg:
-            raise SystemExit(f"--init {args.init}: its config differs from this run's ({config_json(cfg)})")
-        model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=True)
-        log(f"weights from {args.init}")
+        other = json.loads(meta["ftp_pose.config"])
+        same_shapes = {k: v for k, v in other.items() if k not in ("prune_hr", "prune_lr", "hr_branch", "token_recovery")}
+        if same_shapes != {k: v for k, v in cfg.items() if k not in ("prune_hr", "prune_lr", "hr_branch", "token_recovery")}:
+            raise SystemExit(f"--init {args.init}: its config differs from this run's beyond pruning/ablation keys ({config_json(cfg)})")
+        missing, unexpected = model.load_state_dict({k: torch.from_numpy(v) for k, v in tensors.items()}, strict=False)
+        if unexpected:
+            raise SystemExit(f"--init {args.init}: tensors this model does not have: {unexpected[:5]}")
+        log(f"weights from {args.init}" + (f" (newly initialised: {', '.join(missing)})" if missing else ""))
     if args.init_backbone:
         vitpose.load_backbone(model, vitpose.read_checkpoint(args.init_backbone), log=log)
     model.to(device)
