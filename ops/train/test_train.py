@@ -323,3 +323,33 @@ def test_exported_weights_same_keypoints_in_pytorch_and_engine(archive, tmp_path
     assert got["keypoints"].shape == (16, 17, 3)
     assert np.array_equal(got["keypoints"][..., :2], want[..., :2])
     assert np.allclose(got["keypoints"][..., 2], want[..., 2], rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Distillation metric
+
+
+def test_pck_against_the_teacher(tmp_path):
+    import distill
+
+    def write(path, shift, drop=()):
+        images = [{"id": t, "file_name": f"images/val/v/{t:06d}.jpg"} for t in range(10)]
+        anns = []
+        for t in range(10):
+            if t in drop:
+                continue
+            kp = np.zeros((17, 3))
+            kp[:, 0], kp[:, 1], kp[:, 2] = 100 + np.arange(17), 50 + 5 * np.arange(17), 0.9
+            kp[3:5, 2] = 0.1  # low teacher score: not scored
+            kp[:, 0] += shift
+            anns.append({"image_id": t, "track_id": 1, "keypoints": kp.ravel().tolist(), "bbox": [90, 40, 40, 100]})
+        json.dump({"images": images, "annotations": anns}, open(path, "w"))
+
+    write(tmp_path / "t.json", 0)
+    write(tmp_path / "near.json", 19.9)   # within 0.2 x box height 100
+    write(tmp_path / "far.json", 20.1)
+    write(tmp_path / "gap.json", 0, drop=(9,))  # misses one held-out person
+    assert distill.pck(tmp_path / "t.json", tmp_path / "near.json")["pck"] == 100.0
+    far = distill.pck(tmp_path / "t.json", tmp_path / "far.json")
+    assert far["pck"] == 0.0 and far["people"] == 2 and far["joints"] == 2 * 15 and far["first_frame"] == 8
+    assert distill.pck(tmp_path / "t.json", tmp_path / "gap.json")["pck"] == 50.0
