@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "BlazePose", "PoseMedia"]),
 
         .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender"]),
-        .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
+        .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "BlazePose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
 
         .testTarget(name: "PoseCoreTests", dependencies: ["PoseCore"]),
         .testTarget(name: "PoseTensorTests", dependencies: ["PoseTensor", "PoseCore"]),

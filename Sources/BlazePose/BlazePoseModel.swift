@@ -3,6 +3,7 @@
 // for), checked, with its weights packed once and its activations laid out in one arena per
 // thread. Immutable after load; `run` on one crop touches only the arena it is given, so crops
 // can run on any threads and each result depends on its crop alone.
+import Dispatch
 import Foundation
 import PoseTensor
 import SafeTensors
@@ -34,6 +35,19 @@ public final class BlazePoseModel: Sendable {
     public let outputs: [String: (offset: Int, count: Int)]
     let steps: [Step]
     let inputOffset: Int
+    /// Ops run per crop (those the asked-for outputs need).
+    public var keptOpCount: Int { steps.count }
+
+    /// Multiply-adds of one crop through the kept ops (convolutions only).
+    public var multiplyAdds: Int {
+        steps.reduce(0) { total, step in
+            switch step {
+            case let .conv(_, _, _, g, weights, _, _): return total + g.outHeight * g.outWidth * weights.n * weights.k
+            case let .depthwise(_, _, channels, g, _, _, _): return total + g.outHeight * g.outWidth * channels * g.kernel * g.kernel
+            default: return total
+            }
+        }
+    }
     /// Floats of one thread's arena (activations) and im2col scratch.
     let arenaFloats: Int
     let scratchFloats: Int
@@ -213,7 +227,7 @@ public final class BlazePoseModel: Sendable {
 
     /// Runs the graph on `crops` images of 256 x 256 x 3 floats (0..1), `threads` crops at a time;
     /// `body(crop, role -> values)` receives each crop's outputs, possibly on another thread.
-    public func run(images: UnsafePointer<Float>, count: Int, threads: Int,
+    public func run(images: UnsafePointer<Float>, count: Int, threads: Int, timings: OpTimings? = nil,
                     _ body: (_ crop: Int, _ outputs: [String: UnsafeBufferPointer<Float>]) -> Void) {
         let imageFloats = BlazePoseConfig.inputSide * BlazePoseConfig.inputSide * 3
         let workers = max(1, min(threads, count))
@@ -224,7 +238,7 @@ public final class BlazePoseModel: Sendable {
             while crop < count {
                 let base = arena.activations.pointer
                 (base + inputOffset).update(from: images + crop * imageFloats, count: imageFloats)
-                forward(arena: base, scratch: arena.scratch.pointer)
+                forward(arena: base, scratch: arena.scratch.pointer, timings: timings)
                 var views: [String: UnsafeBufferPointer<Float>] = [:]
                 for (role, place) in outputs { views[role] = UnsafeBufferPointer(start: base + place.offset, count: place.count) }
                 body(crop, views)
@@ -233,9 +247,11 @@ public final class BlazePoseModel: Sendable {
         }
     }
 
-    /// The forward pass of one crop whose input is in place in `arena`.
-    func forward(arena a: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    /// The forward pass of one crop whose input is in place in `arena`; `timings` adds each op's seconds.
+    func forward(arena a: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, timings: OpTimings? = nil) {
         for step in steps {
+            let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
+            defer { timings?.add(step.kind, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
             switch step {
             case let .conv(input, output, inChannels, geometry, weights, bias, activation):
                 bias.withUnsafeBufferPointer { b in
@@ -269,7 +285,7 @@ public final class BlazePoseModel: Sendable {
     }
 
     /// Landmarks and pose flag of each crop, in order.
-    public func poses(images: [Float], count: Int, threads: Int) -> [BlazePoseOutput] {
+    public func poses(images: [Float], count: Int, threads: Int, timings: OpTimings? = nil) -> [BlazePoseOutput] {
         precondition(outputs[BlazePoseConfig.landmarksOutput] != nil && outputs[BlazePoseConfig.poseFlagOutput] != nil)
         precondition(images.count == count * BlazePoseConfig.inputSide * BlazePoseConfig.inputSide * 3)
         let results = UnsafeMutableBufferPointer<BlazePoseOutput>.allocate(capacity: count)
@@ -277,12 +293,44 @@ public final class BlazePoseModel: Sendable {
         defer { results.deinitialize(); results.deallocate() }
         let target = UncheckedResults(results)
         images.withUnsafeBufferPointer { pointer in
-            run(images: pointer.baseAddress!, count: count, threads: threads) { crop, views in
+            run(images: pointer.baseAddress!, count: count, threads: threads, timings: timings) { crop, views in
                 target.buffer[crop] = BlazePoseOutput(landmarks: Array(views[BlazePoseConfig.landmarksOutput]!),
                                                       poseFlag: views[BlazePoseConfig.poseFlagOutput]![0])
             }
         }
         return Array(results)
+    }
+}
+
+extension BlazePoseModel.Step {
+    /// The op kind, for timings.
+    var kind: String {
+        switch self {
+        case let .conv(_, _, _, geometry, _, _, _): return geometry.isPointwise ? "conv1x1" : "conv\(geometry.kernel)x\(geometry.kernel)"
+        case let .depthwise(_, _, _, geometry, _, _, _): return "depthwise\(geometry.kernel)x\(geometry.kernel)"
+        case .add: return "add"
+        case .pad: return "pad"
+        case .maxPool: return "maxpool"
+        case .resize: return "resize"
+        case .sigmoid: return "sigmoid"
+        case .copy: return "reshape"
+        }
+    }
+}
+
+/// Seconds per op kind, summed over crops and threads (CPU time, not wall time).
+public final class OpTimings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var seconds: [String: Double] = [:]
+    public init() {}
+    func add(_ kind: String, seconds value: Double) {
+        lock.lock(); defer { lock.unlock() }
+        seconds[kind, default: 0] += value
+    }
+    /// (kind, seconds), largest first.
+    public var totals: [(kind: String, seconds: Double)] {
+        lock.lock(); defer { lock.unlock() }
+        return seconds.map { ($0.key, $0.value) }.sorted { $0.seconds > $1.seconds }
     }
 }
 

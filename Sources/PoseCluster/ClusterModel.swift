@@ -27,7 +27,8 @@ public enum ClusterModel {
         }
         // Loading checks every tensor name and shape here, not on a hundred workers later.
         let variant: String, inputShape: ModelInputShape
-        switch ModelFamily.of(safetensors: bytes) {
+        let family = ModelFamily.of(safetensors: bytes)
+        switch family {
         case .ftpPose:
             let model = try FTPPoseModel(safetensors: bytes)
             variant = FTPPoseConfig.presetNames.first { FTPPoseConfig.preset($0) == model.config } ?? (path == nil ? "demo" : "custom")
@@ -38,7 +39,7 @@ public enum ClusterModel {
             inputShape = BlazePoseEstimator.inputShape
         }
         return (bytes, ModelDescriptor(sha256: SHA256.hash(bytes), byteCount: UInt64(bytes.count), variant: variant,
-                                       inputShape: inputShape))
+                                       family: family.rawValue, inputShape: inputShape))
     }
 
     /// What a worker runs: the family the bytes say.

@@ -44,7 +44,7 @@ public struct CoordinatorConfig: Sendable {
 
     /// What must match for a journal to be resumed.
     var fingerprint: String {
-        "posecluster-journal/1 weights=\(model.sha256.hex) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) \(archiveOptions.planFingerprint) \(fingerprintExtra)"
+        "posecluster-journal/1 weights=\(model.sha256.hex) family=\(model.family) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) \(archiveOptions.planFingerprint) \(fingerprintExtra)"
     }
 }
 

@@ -26,6 +26,11 @@ public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible
         return of(metadata: metadata ?? [:])
     }
 
+    /// The family of the file at `path` (its header only; an unreadable file is FTP-Pose's to refuse).
+    public static func of(contentsOfFile path: String) -> ModelFamily {
+        of(metadata: (try? SafeTensorsFile(contentsOfFile: path).metadata) ?? [:])
+    }
+
     /// A model of this family loaded and checked, ready to estimate.
     public static func estimator(safetensors bytes: [UInt8], threads: Int, batchWindows: Int) throws -> any PoseEstimator {
         switch of(safetensors: bytes) {

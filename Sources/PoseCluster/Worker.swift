@@ -315,9 +315,17 @@ public final class Worker: @unchecked Sendable {
     private func loadModel(_ bytes: [UInt8], sha: SHA256Digest) {
         let thisGeneration = generation
         let (makeEstimator, threads, batch) = (self.makeEstimator, config.threads, config.batchWindows)
+        let expectedFamily = welcome?.model.family
         DispatchQueue.global().async { [loop, unowned self] in
             let start = Date()
-            let result = Result { try makeEstimator(bytes, threads, batch) }
+            let family = ModelFamily.of(safetensors: bytes).rawValue
+            let result = Result {
+                // The coordinator names the family; bytes of another one are not the job's model.
+                guard expectedFamily == nil || family == expectedFamily else {
+                    throw ModelFileError(path: "the model \(sha.hex.prefix(12))", reason: "holds a \(family) model, but the coordinator runs \(expectedFamily!)")
+                }
+                return try makeEstimator(bytes, threads, batch)
+            }
             let seconds = Date().timeIntervalSince(start)
             loop.execute {
                 switch result {

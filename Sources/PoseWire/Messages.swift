@@ -126,12 +126,14 @@ public struct Auth: Equatable, Sendable {
 public struct ModelDescriptor: Equatable, Sendable {
     public var sha256: SHA256Digest
     public var byteCount: UInt64
-    /// Variant name ("demo", "b", "s").
+    /// Variant name ("demo", "b", "s", "blazepose-full").
     public var variant: String
+    /// Model family ("ftp-pose", "blazepose-full"): a worker checks the bytes it loads hold this one.
+    public var family: String
     public var inputShape: ModelInputShape
 
-    public init(sha256: SHA256Digest, byteCount: UInt64, variant: String, inputShape: ModelInputShape) {
-        self.sha256 = sha256; self.byteCount = byteCount; self.variant = variant; self.inputShape = inputShape
+    public init(sha256: SHA256Digest, byteCount: UInt64, variant: String, family: String = "ftp-pose", inputShape: ModelInputShape) {
+        self.sha256 = sha256; self.byteCount = byteCount; self.variant = variant; self.family = family; self.inputShape = inputShape
     }
 }
 
@@ -590,6 +592,7 @@ extension WireWriter {
         digest(model.sha256)
         u64(model.byteCount)
         try string(model.variant, field: "variant", max: limits.stringBytesMax)
+        try string(model.family, field: "family", max: limits.stringBytesMax)
         let shape = model.inputShape
         for (field, value, max) in [("width", shape.width, limits.cropSideMax), ("height", shape.height, limits.cropSideMax),
                                     ("frames", shape.frames, limits.framesPerWindowMax), ("joints", shape.joints, limits.jointsMax)] {
@@ -619,11 +622,12 @@ extension WireReader {
             throw WireError.limitExceeded(message: message, field: "model.byteCount", value: bytes, max: limits.modelBytesMax)
         }
         let variant = try string("model.variant", max: limits.stringBytesMax)
+        let family = try string("model.family", max: limits.stringBytesMax)
         let width = try count("model.width", max: limits.cropSideMax)
         let height = try count("model.height", max: limits.cropSideMax)
         let frames = try count("model.frames", max: limits.framesPerWindowMax)
         let joints = try count("model.joints", max: limits.jointsMax)
-        return ModelDescriptor(sha256: digest, byteCount: bytes, variant: variant,
+        return ModelDescriptor(sha256: digest, byteCount: bytes, variant: variant, family: family,
                                inputShape: ModelInputShape(width: width, height: height, frames: frames, joints: joints))
     }
 }

@@ -9,7 +9,7 @@ public enum WireProtocol {
     /// little-endian u32 whose bytes on the wire read "PCLU".
     public static let magic: UInt32 = 0x554C_4350
     /// Bumped on any incompatible change. Peers must speak the same version.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     /// `u32 length | u8 type | u8 flags | u32 crc32c` (docs/PROTOCOL.md).
     public static let headerByteCount = 10
     /// The bytes the length field counts besides the payload: type, flags, crc32c.

@@ -3,6 +3,7 @@
 // Weights are seeded random unless a file is given: speed does not depend on their values.
 import FTPPose
 import Foundation
+import PoseCluster
 import PoseCore
 import PoseTensor
 #if canImport(Glibc)
@@ -23,6 +24,14 @@ enum BenchCommand {
         let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()
 
+        if FileManager.default.fileExists(atPath: modelName), ModelFamily.of(contentsOfFile: modelName) == .blazePoseFull {
+            guard prune == nil, !compareUnpruned, !kernels, precision == .fp32 else {
+                throw UsageError("--prune, --compare-unpruned, --kernels and --precision apply to FTP-Pose, not to a BlazePose model")
+            }
+            print(BenchPlatform.describe())
+            return try BlazePoseCommands.bench(path: modelName, batch: batch, threads: threads, iterations: iterations, warmup: warmup,
+                                               peakPerCore: peakPerCore)
+        }
         print(BenchPlatform.describe())
         print(BenchCommand.describe(precision))
         if kernels { BenchKernels.run(threads: threads, peakPerCore: peakPerCore, precision: precision) }

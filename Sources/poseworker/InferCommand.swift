@@ -1,8 +1,10 @@
 // poseworker infer: runs FTP-Pose on frames from a safetensors file and writes heatmaps, kept
 // token indices and keypoints to another (the format of the golden fixtures), so any input can be
 // compared with the Python reference.
+import BlazePose
 import FTPPose
 import Foundation
+import PoseCluster
 import PoseCore
 import PoseTensor
 import SafeTensors
@@ -15,6 +17,15 @@ enum InferCommand {
         let weightsPath = try arguments.required("--weights")
         let inputPath = try arguments.required("--input")
         let outputPath = try arguments.required("--output")
+        if ModelFamily.of(contentsOfFile: weightsPath) == .blazePoseFull {
+            let threads = try arguments.int("--threads", default: 2, range: 1...256)
+            let layoutName = try arguments.option("--layout") ?? JointLayout.posetrack.rawValue
+            guard let layout = JointLayout(rawValue: layoutName) else {
+                throw UsageError("--layout must be posetrack or coco, got \"\(layoutName)\"")
+            }
+            try arguments.finish()
+            return try BlazePoseCommands.infer(weightsPath: weightsPath, inputPath: inputPath, outputPath: outputPath, threads: threads, layout: layout)
+        }
         let prune = try parsePrune(try arguments.option("--prune"))
         let threads = try arguments.int("--threads", default: 2, range: 1...256)
         let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))

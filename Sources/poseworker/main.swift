@@ -11,7 +11,8 @@ usage: poseworker <command> [options]      (poseworker join --help for all its o
 commands:
   join    work for a coordinator:    poseworker join HOST:PORT [--threads N] [--credits N] [--token-file F] [--cache DIR]
   infer   run the model on a file:   poseworker infer --weights W --input X --output Y [--prune HR,LR] [--precision fp32|bf16|auto]
-  bench   measure the engine:        poseworker bench [--model b|s|demo|FILE] [--batch N] [--threads N] [--prune HR,LR]
+                                     (a BlazePose W: X holds U8 crops [B, 256, 256, 3]; [--layout posetrack|coco])
+  bench   measure the engine:        poseworker bench [--model b|s|demo|FILE (FTP-Pose or BlazePose)] [--batch N] [--threads N] [--prune HR,LR]
                                      [--iterations N] [--compare-unpruned] [--kernels] [--precision fp32|bf16|auto]
   POSE_ISA=generic|avx2|avx512|avx512bf16|amx forces a kernel variant (the default is the best this CPU runs)
 """

@@ -216,6 +216,6 @@ final class MagicTests: XCTestCase {
     func testMagicReadsPCLUOnTheWire() throws {
         let hello = try WireSamples.all()[0].encodePayload()
         XCTAssertEqual(Array(hello[0..<4]), Array("PCLU".utf8))
-        XCTAssertEqual(Array(hello[4..<6]), [1, 0], "version 1, little-endian")
+        XCTAssertEqual(Array(hello[4..<6]), [2, 0], "version 2, little-endian")
     }
 }

@@ -33,7 +33,7 @@ final class HandshakeAndLimitsTests: XCTestCase {
 
     func testProofIsTheDocumentedHMAC() {
         // docs/PROTOCOL.md spells the MAC input out; this keeps the two in step.
-        var message = Array("posecluster/1 peer".utf8) + [1, 2, 0, 0, 0] + Array("w1".utf8)
+        var message = Array("posecluster/\(WireProtocol.version) peer".utf8) + [1, 2, 0, 0, 0] + Array("w1".utf8)
         message += challengeNonce + helloNonce
         XCTAssertEqual(HandshakeProof.peer(token: token, role: .worker, name: "w1", challengeNonce: challengeNonce, helloNonce: helloNonce),
                        HMACSHA256.authenticationCode(for: message, key: token))

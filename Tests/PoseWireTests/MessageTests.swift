@@ -74,16 +74,17 @@ final class MessageTests: XCTestCase {
             XCTAssertEqual((error as? WireError)?.rejectCode, .badMagic)
             XCTAssertTrue("\(error)".contains("not a posecluster node"))
         }
-        let future = WireMessage.hello(Hello(protocolVersion: 2, role: .worker, name: "w", threads: 1, cachedModel: nil,
+        let future = WireMessage.hello(Hello(protocolVersion: WireProtocol.version + 1, role: .worker, name: "w", threads: 1, cachedModel: nil,
                                              capabilities: [], nonce: Array(repeating: 0, count: 32)))
         XCTAssertThrowsError(try WireMessage.decode(type: 1, payload: try future.encodePayload())) { error in
-            XCTAssertEqual(error as? WireError, .versionMismatch(peer: 2, ours: 1))
+            let ours = WireProtocol.version
+            XCTAssertEqual(error as? WireError, .versionMismatch(peer: ours + 1, ours: ours))
             XCTAssertEqual((error as? WireError)?.rejectCode, .versionMismatch)
-            XCTAssertTrue("\(error)".contains("the peer speaks version 2, this build speaks version 1"))
+            XCTAssertTrue("\(error)".contains("the peer speaks version \(ours + 1), this build speaks version \(ours)"))
         }
         let oldChallenge = WireMessage.challenge(Challenge(protocolVersion: 0, nonce: Array(repeating: 0, count: 32), authRequired: true))
         XCTAssertThrowsError(try WireMessage.decode(type: 2, payload: try oldChallenge.encodePayload())) {
-            XCTAssertEqual($0 as? WireError, .versionMismatch(peer: 0, ours: 1))
+            XCTAssertEqual($0 as? WireError, .versionMismatch(peer: 0, ours: WireProtocol.version))
         }
     }
 
