@@ -12,6 +12,8 @@ swift build -c release "${flags[@]}" --build-tests
 echo "== demo (ops/demo.sh)"
 demo_out="$(mktemp -d "${TMPDIR:-/tmp}/posecluster-demo.XXXXXX")"
 SWIFT_BUILD_FLAGS="${flags[*]}" DEMO_OUT="$demo_out" bash ops/demo.sh
+echo "== COCO tools load the demo's output (ops/ci/coco.sh)"
+bash ops/ci/coco.sh "$demo_out/archive/annotations" "$demo_out/poses"
 rm -rf "$demo_out"
 echo "== multi-host test (cluster/netns-test.sh)"
 bin="$(swift build -c release "${flags[@]}" --show-bin-path)"

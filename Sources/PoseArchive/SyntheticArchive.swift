@@ -197,9 +197,11 @@ public enum SyntheticArchive {
         guard x1 - x0 > 2, y1 - y0 > 2 else { return nil }
         let headLength = abs(joints[1].y - joints[2].y)
         let headCentre = (x: (joints[1].x + joints[2].x) / 2, y: (joints[1].y + joints[2].y) / 2)
+        let box = [x0, y0, x1 - x0, y1 - y0].map(round2)
         return PoseTrackAnnotation(id: imageID * 100 + index, imageID: imageID, trackID: index, categoryID: 1, keypoints: keypoints,
-                                   scores: [], bbox: [x0, y0, x1 - x0, y1 - y0].map(round2),
-                                   bboxHead: [headCentre.x - 0.4 * headLength, headCentre.y - 0.5 * headLength, 0.8 * headLength, headLength].map(round2))
+                                   scores: [], bbox: box,
+                                   bboxHead: [headCentre.x - 0.4 * headLength, headCentre.y - 0.5 * headLength, 0.8 * headLength, headLength].map(round2),
+                                   numKeypoints: PoseTrackAnnotation.labelledKeypoints(keypoints), area: round2(box[2] * box[3]), isCrowd: 0)
     }
 
     struct COCODetection: Encodable {

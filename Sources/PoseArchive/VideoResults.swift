@@ -93,7 +93,16 @@ public struct VideoResults: Sendable {
             }
         }
         rows.sort { ($0.keyFrame, $0.trackID) < ($1.keyFrame, $1.trackID) }
-        return PoseTrackFile(images: images, annotations: rows.map(\.annotation))
+        // COCO's fields: `id` the 1-based position in the file (COCOeval takes id 0 for "no match"),
+        // `num_keypoints` the joints with a score above 0, `area` the box's.
+        let annotations = rows.enumerated().map { index, row in
+            var annotation = row.annotation
+            annotation.id = index + 1
+            annotation.numKeypoints = PoseTrackAnnotation.labelledKeypoints(annotation.keypoints ?? [])
+            annotation.area = annotation.bbox.map { Self.rounded($0[2] * $0[3]) }
+            return annotation
+        }
+        return PoseTrackFile(images: images, annotations: annotations)
     }
 
     /// The file's bytes (deterministic).

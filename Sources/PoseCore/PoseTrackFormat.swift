@@ -87,16 +87,28 @@ public struct PoseTrackAnnotation: Codable, Equatable, Sendable {
     public var bbox: [Double]?
     public var bboxHead: [Double]?
     public var score: Double?
+    /// COCO's fields, so pycocotools loads the file: keypoints with v > 0, the box's area, and
+    /// (ground truth) `iscrowd` 0. Absent (not written) when nil.
+    public var numKeypoints: Int?
+    public var area: Double?
+    public var isCrowd: Int?
 
     public init(id: Int? = nil, imageID: Int, trackID: Int? = nil, categoryID: Int? = 1, keypoints: [Double]? = nil,
-                scores: [Double]? = nil, bbox: [Double]? = nil, bboxHead: [Double]? = nil, score: Double? = nil) {
+                scores: [Double]? = nil, bbox: [Double]? = nil, bboxHead: [Double]? = nil, score: Double? = nil,
+                numKeypoints: Int? = nil, area: Double? = nil, isCrowd: Int? = nil) {
         self.id = id; self.imageID = imageID; self.trackID = trackID; self.categoryID = categoryID
         self.keypoints = keypoints; self.scores = scores; self.bbox = bbox; self.bboxHead = bboxHead; self.score = score
+        self.numKeypoints = numKeypoints; self.area = area; self.isCrowd = isCrowd
+    }
+
+    /// COCO's `num_keypoints`: the keypoints whose third value is above 0.
+    public static func labelledKeypoints(_ keypoints: [Double]) -> Int {
+        stride(from: 2, to: keypoints.count, by: 3).filter { keypoints[$0] > 0 }.count
     }
 
     enum CodingKeys: String, CodingKey {
         case id, imageID = "image_id", trackID = "track_id", categoryID = "category_id", keypoints, scores
-        case bbox, bboxHead = "bbox_head", score
+        case bbox, bboxHead = "bbox_head", score, numKeypoints = "num_keypoints", area, isCrowd = "iscrowd"
     }
 }
 

@@ -171,6 +171,14 @@ final class PlanAndStreamTests: XCTestCase {
             XCTAssertEqual(annotation.keypoints?.count, 51)
             XCTAssertEqual(annotation.scores?.count, 17)
         }
+        // COCO ids: 1-based positions (COCOeval reads id 0 as "unmatched"), unique in the file.
+        XCTAssertEqual(file.annotations.map(\.id), (1...21).map { $0 })
+        let text = String(decoding: try forward.encoded(), as: UTF8.self)
+        XCTAssertTrue(text.contains("\"num_keypoints\":") && text.contains("\"area\":") && !text.contains("iscrowd"), "COCO result fields, no ground-truth ones")
+    }
+
+    func testLabelledKeypointsCountsPositiveThirdValues() {
+        XCTAssertEqual(PoseTrackAnnotation.labelledKeypoints([1, 2, 0, 3, 4, 0.5, 0, 0, 2, 5, 5, -1]), 2)
     }
 
     func testResultsRejectBadResultsAndOmitFailedUnits() throws {
@@ -210,6 +218,9 @@ final class PlanAndStreamTests: XCTestCase {
             XCTAssertEqual(k[0], target.x, accuracy: 2e-3)
             XCTAssertEqual(k[1], target.y, accuracy: 2e-3)
             XCTAssertEqual(k[2], 0.9, accuracy: 1e-6)
+            // COCO's fields: every joint has a score above 0; the area is the box's.
+            XCTAssertEqual(annotation.numKeypoints, 17)
+            XCTAssertEqual(annotation.area!, annotation.bbox![2] * annotation.bbox![3], accuracy: 1e-3)
             let window = plan.units.flatMap(\.windows).first { PoseTrackNaming.imageID(videoName: testEntry.name, frame: $0.keyFrame) == annotation.imageID && $0.trackID == annotation.trackID }!
             // Person score: box score x mean of the joint scores above 0.2.
             XCTAssertEqual(annotation.score!, (window.boxScore * 0.9 * 1000).rounded() / 1000, accuracy: 1e-9)
