@@ -34,6 +34,10 @@ let package = Package(
 
         // Shared vocabulary: geometry, joints, PoseTrack format, command-line parsing, atomic files.
         .target(name: "PoseCore"),
+        // The git commit, stamped before each build (only the executables import it, so a new
+        // commit relinks them and rebuilds nothing else).
+        .plugin(name: "BuildStampPlugin", capability: .buildTool()),
+        .target(name: "BuildStamp", dependencies: ["PoseCore"], plugins: ["BuildStampPlugin"]),
         // Tensor kernels: packed GEMM, LayerNorm, GELU, softmax, attention, each beside a plain reference.
         .target(name: "PoseTensor", dependencies: ["CBF16", "CKernels"], swiftSettings: nativeSIMD),
         // safetensors reader (mmap) and writer.
@@ -59,10 +63,10 @@ let package = Package(
         // Scheduling state machine (sans-IO) and its seeded simulation.
         .target(name: "PoseSchedule", dependencies: ["PoseCore"]),
         // Sockets, coordinator, worker, journal, HTTP status.
-        .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "BlazePose", "PoseMedia"]),
+        .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseTensor", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "BlazePose", "PoseMedia"]),
 
-        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender"]),
-        .executableTarget(name: "poseworker", dependencies: ["PoseCore", "FTPPose", "BlazePose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
+        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "BuildStamp", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender"]),
+        .executableTarget(name: "poseworker", dependencies: ["PoseCore", "BuildStamp", "FTPPose", "BlazePose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
 
         .testTarget(name: "PoseCoreTests", dependencies: ["PoseCore"]),
         .testTarget(name: "PoseTensorTests", dependencies: ["PoseTensor", "PoseCore"]),
@@ -77,7 +81,7 @@ let package = Package(
         .testTarget(name: "PoseCryptoTests", dependencies: ["PoseCrypto", "PoseCore"]),
         .testTarget(name: "PoseWireTests", dependencies: ["PoseWire", "PoseArchive"]),
         .testTarget(name: "PoseScheduleTests", dependencies: ["PoseSchedule"]),
-        .testTarget(name: "PoseClusterTests", dependencies: ["PoseCluster", "PoseArchive", "PoseWire"]),
+        .testTarget(name: "PoseClusterTests", dependencies: ["PoseCluster", "PoseArchive", "PoseWire", "PoseCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -63,6 +63,8 @@ public final class Coordinator: @unchecked Sendable {
     private var producer: UnitProducer!
     private var listener: Listener!
     private var httpServer: HTTPServer?
+    /// The last progress line printed (an unchanged line is not printed again).
+    private var lastProgressLine = ""
     private var startMs: UInt64
 
     // Peers.
@@ -764,7 +766,11 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     private func progress() {
-        FileHandleOutput.progress("posecoord: " + snapshot().summaryLine())
+        // An idle --watch coordinator would repeat the same line every interval: print it once.
+        let line = "posecoord: " + snapshot().summaryLine()
+        guard line != lastProgressLine else { return }
+        lastProgressLine = line
+        FileHandleOutput.progress(line)
     }
 
     // MARK: - Status

@@ -1,10 +1,19 @@
-// The archive options `posecoord run` and `posecoord serve` share: one parser, so the same
-// command line gives the same units (and the same output bytes) on one machine or a cluster.
+// The archive options `posecoord run` and `posecoord serve` share: one table and one parser, so
+// the same command line gives the same units (and the same output bytes) on one machine or a cluster.
 import PoseArchive
 import PoseCore
 
 extension ArchiveOptions {
-    /// Reads `--detections DIR`, `--det-format`, `--det-threshold`, `--unit-size`, `--frame-base`.
+    /// `--detections`, `--det-format`, `--det-threshold`, `--unit-size`, `--frame-base`, as table entries.
+    static let optionSpecs: [OptionSpec] = [
+        .option("--detections", "DIR", "where the detection files are", default: "beside the videos"),
+        .option("--det-format", "FORMAT", "detection file format: dets.json, txt or json", default: "by file name"),
+        .option("--det-threshold", "SCORE", "ignore detections scoring below this", default: "0.2"),
+        .option("--unit-size", "N", "windows per work unit (changes the units, not the outputs)", default: "16"),
+        .option("--frame-base", "0|1", "the number of a video's first frame in the detection files", default: "detected from the file (see docs/ARCHIVE.md)"),
+    ]
+
+    /// Reads the options of `optionSpecs`.
     static func parse(archive: String, _ arguments: inout CommandArguments) throws -> ArchiveOptions {
         let detections = try arguments.option("--detections")
         var format: DetectionFormat?
@@ -14,8 +23,8 @@ extension ArchiveOptions {
             }
             format = value
         }
-        let threshold = try arguments.double("--det-threshold", default: 0.2)
-        let unitSize = try arguments.int("--unit-size", default: 16, range: 1...ArchiveOptions.unitSizeMax)
+        let threshold = try arguments.double("--det-threshold")
+        let unitSize = try arguments.int("--unit-size", range: 1...ArchiveOptions.unitSizeMax)
         var frameBase: FrameBase?
         if let text = try arguments.option("--frame-base") {
             guard let value = Int(text).flatMap(FrameBase.init(rawValue:)) else {

@@ -6,14 +6,19 @@ import PoseCore
 import PoseEval
 
 enum EvalCommand {
-    static let usage = "usage: posecoord eval --gt DIR --pred DIR [--track] [--json FILE] [--threads N]"
+    static let spec = CommandSpec("eval", summary: "PoseTrack mAP (and with --track MOTA) of predictions against ground truth, as poseval computes it", options: [
+        .required("--gt", "DIR", "ground-truth PoseTrack .json files"),
+        .required("--pred", "DIR", "predicted PoseTrack .json files, one per ground-truth file"),
+        .flag("--track", "also evaluate tracking: MOTA, MOTP, precision, recall"),
+        .option("--json", "FILE", "also write the results as JSON to FILE"),
+        .option("--threads", "N", "videos evaluated in parallel", default: "2"),
+    ])
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        if arguments.flag("--help") { print(usage); return 0 }
         let truth = try arguments.required("--gt")
         let prediction = try arguments.required("--pred")
         let jsonPath = try arguments.option("--json")
-        let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        let threads = try arguments.int("--threads", range: 1...256)
         let tracking = arguments.flag("--track")
         try arguments.finish()
 

@@ -7,34 +7,33 @@ import PoseMedia
 import PoseRender
 
 enum RenderCommand {
-    static let usage = """
-    usage: posecoord render --archive DIR --poses OUT --to DEST [--video NAME] [--frames FIRST:END] [--mp4] [--fps 25]
-           posecoord render --archive DIR --poses OUT --to SHEET.png --sheet N [--tile-width 320]
-
-      --poses       the folder `posecoord run` or `serve` wrote (OUT/NAME.json per video)
-      --to          PNG frames go to DEST/NAME/000123.png (numbered by frame, from 0), MP4s to
-                    DEST/NAME.mp4; with --sheet, one PNG file
-      --video       only this video (its name in the archive); default: every video with poses
-      --frames      frames FIRST up to END - 1 (from 0; either side may be left out)
-      --sheet N     N frames spread evenly over the whole archive, drawn into one grid
-    """
+    static let spec = CommandSpec("render", summary: "draw the poses of an output folder on the archive's own frames: PNG frames, MP4 or a contact sheet", options: [
+        .required("--archive", "DIR", "the archive the poses were made from"),
+        .required("--poses", "OUT", "the folder posecoord run or serve wrote (OUT/NAME.json per video)"),
+        .required("--to", "DEST", "PNG frames go to DEST/NAME/000123.png (by frame, from 0), MP4s to DEST/NAME.mp4; with --sheet, one PNG file"),
+        .option("--video", "NAME", "only this video (its name in the archive)", default: "every video with poses"),
+        .option("--frames", "FIRST:END", "frames FIRST up to END - 1 (from 0; either side may be left out)", default: "all"),
+        .flag("--mp4", "write an MP4 per video instead of PNG frames"),
+        .option("--fps", "N", "frames per second of the MP4s", default: "25"),
+        .option("--sheet", "N", "N frames spread evenly over the whole archive, drawn into one grid"),
+        .option("--tile-width", "PIXELS", "width of each contact-sheet tile", default: "320"),
+    ])
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        if arguments.flag("--help") { print(usage); return 0 }
         let archive = try arguments.required("--archive")
         let posesFolder = try arguments.required("--poses")
         let destination = try arguments.required("--to")
         let only = try arguments.option("--video")
         let frames = try arguments.option("--frames")
         let mp4 = arguments.flag("--mp4")
-        let fps = try arguments.int("--fps", default: 25, range: 1...240)
+        let fps = try arguments.int("--fps", range: 1...240)
         let sheet = try arguments.option("--sheet").map { text -> Int in
             guard let n = Int(text), (1...RenderLimits.sheetTilesMax).contains(n) else {
                 throw UsageError("--sheet must be a number of frames from 1 to \(RenderLimits.sheetTilesMax), got \"\(text)\"")
             }
             return n
         }
-        let tileWidth = try arguments.int("--tile-width", default: 320, range: 16...RenderLimits.tileWidthMax)
+        let tileWidth = try arguments.int("--tile-width", range: 16...RenderLimits.tileWidthMax)
         try arguments.finish()
         if sheet != nil && (mp4 || frames != nil) { throw UsageError("--sheet makes one PNG; it does not take --mp4 or --frames") }
 

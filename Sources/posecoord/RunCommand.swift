@@ -4,16 +4,16 @@ import PoseArchive
 import PoseCore
 
 enum RunCommand {
-    static let usage = """
-    usage: posecoord run --archive DIR --out DIR [--weights FILE] [--threads N] [--detections DIR]
-                         [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--frame-base 0|1] [--dry-run]
-
-      --dry-run  decode and crop everything without a model; writes only _posecluster/job.json
-                 (checks an archive's inputs, measures decode+crop throughput)
-    """
+    static let spec = CommandSpec("run", summary: "annotate an archive on this machine", options: [
+        .required("--archive", "DIR", "the archive: a folder of videos (or images/val/VIDEO/ frame folders)"),
+        .required("--out", "DIR", "where the per-video .json files and _posecluster/job.json go"),
+        .option("--weights", "FILE", "FTP-Pose weights (.safetensors)", default: "none: random 'demo' weights, meaningless keypoints"),
+        .option("--threads", "N", "inference threads", default: "CPU cores - 1"),
+    ] + ArchiveOptions.optionSpecs + [
+        .flag("--dry-run", "decode and crop everything without a model; writes only _posecluster/job.json (checks inputs, measures decode+crop)"),
+    ])
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        if arguments.flag("--help") { print(usage); return 0 }
         let archive = try arguments.required("--archive")
         let out = try arguments.required("--out")
         let weights = try arguments.option("--weights")
@@ -22,6 +22,7 @@ enum RunCommand {
         let dryRun = arguments.flag("--dry-run")
         try arguments.finish()
 
+        FileHandleOutput.detail("run: archive \(archive), out \(out), \(threads) threads, unit size \(options.unitSize); \(BuildInfo.current.description)")
         let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun

@@ -6,36 +6,49 @@ import PoseCluster
 import PoseCore
 
 enum ServeCommand {
-    static let usage = """
-    usage: posecoord serve --archive DIR --out DIR [--listen HOST:PORT] [--http HOST:PORT]
-                           [--weights FILE] [--token-file F] [--state DIR] [--watch [--watch-interval-ms N]]
-                           [--detections DIR] [--det-format dets.json|txt|json] [--det-threshold 0.2] [--unit-size 16] [--frame-base 0|1]
-                           [--lease-ms 300000] [--heartbeat-ms 1000] [--attempts 3] [--units-ahead 64] [--producers 2]
-                           [--handshake-timeout-ms 5000] [--max-connections 1024]
-      The token may also come from the environment variable POSECLUSTER_TOKEN.
-      --state defaults to OUT/.posecoord-state; start again with the same arguments to resume.
-    """
+    private static let defaults = ClusterLimits()
+    static let spec = CommandSpec("serve", summary: "coordinate a cluster: lease the archive's windows to poseworker join workers", options: [
+        .required("--archive", "DIR", "the archive: a folder of videos (or images/val/VIDEO/ frame folders)"),
+        .required("--out", "DIR", "where the per-video .json files and _posecluster/job.json go"),
+        .option("--listen", "HOST:PORT", "where workers connect", default: "127.0.0.1:7700"),
+        .option("--http", "HOST:PORT", "serve the status page, /status and /metrics there", default: "none"),
+        .option("--weights", "FILE", "FTP-Pose weights (.safetensors), sent to workers", default: "none: random 'demo' weights, meaningless keypoints"),
+        .option("--token-file", "FILE", "shared secret workers must prove (or POSECLUSTER_TOKEN)", default: "none: any worker may join"),
+        .option("--state", "DIR", "journal of finished units; restart with the same arguments to resume", default: "OUT/.posecoord-state"),
+        .flag("--watch", "keep running and pick up videos added to the archive"),
+        .option("--watch-interval-ms", "N", "how often --watch rescans the archive", default: "10000"),
+    ] + ArchiveOptions.optionSpecs + [
+        .option("--lease-ms", "N", "a unit not returned in this time is leased again", default: "300000", advanced: true),
+        .option("--heartbeat-ms", "N", "worker heartbeat interval", default: "\(defaults.heartbeatIntervalMs)", advanced: true),
+        .option("--attempts", "N", "attempts before a unit (and its video) fails", default: "3", advanced: true),
+        .option("--units-ahead", "N", "units prepared ahead of the workers", default: "64", advanced: true),
+        .option("--producers", "N", "videos decoded in parallel", default: "2", advanced: true),
+        .option("--handshake-timeout-ms", "N", "time a new connection has to say hello", default: "\(defaults.handshakeTimeoutMs)", advanced: true),
+        .option("--max-connections", "N", "open connections at most", default: "\(defaults.connectionsMax)", advanced: true),
+    ], notes: """
+    The token may also come from the environment variable POSECLUSTER_TOKEN.
+    Open the --http address in a browser for the status page; Prometheus scrapes /metrics.
+    """)
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        if arguments.flag("--help") { print(usage); return 0 }
         let archive = try arguments.required("--archive")
         let out = try arguments.required("--out")
-        let listen = try Endpoint(parsing: try arguments.option("--listen") ?? "127.0.0.1:7700", option: "--listen")
-        let http = try arguments.option("--http").map { try Endpoint(parsing: $0, option: "--http") }
+        let listen = try arguments.endpoint("--listen", orDefault: true)!
+        let http = try arguments.endpoint("--http")
         let weights = try arguments.option("--weights")
         let tokenFile = try arguments.option("--token-file")
         let state = try arguments.option("--state") ?? (out + "/.posecoord-state")
         let watch = arguments.flag("--watch")
-        let watchInterval = try arguments.int("--watch-interval-ms", default: 10_000, range: 100...86_400_000)
+        let watchInterval = try arguments.int("--watch-interval-ms", range: 100...86_400_000)
         let options = try ArchiveOptions.parse(archive: archive, &arguments)
         var limits = ClusterLimits()
-        let leaseMs = try arguments.int("--lease-ms", default: 300_000, range: 100...86_400_000)
-        let heartbeatMs = try arguments.int("--heartbeat-ms", default: 1_000, range: 10...600_000)
-        let attempts = try arguments.int("--attempts", default: 3, range: 1...100)
-        let unitsAhead = try arguments.int("--units-ahead", default: 64, range: 1...100_000)
-        let producers = try arguments.int("--producers", default: 2, range: 1...64)
-        limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", default: 5_000, range: 100...600_000)
-        limits.connectionsMax = try arguments.int("--max-connections", default: 1_024, range: 1...100_000)
+        let leaseMs = try arguments.int("--lease-ms", range: 100...86_400_000)
+        let heartbeatMs = try arguments.int("--heartbeat-ms", range: 10...600_000)
+        let attempts = try arguments.int("--attempts", range: 1...100)
+        let unitsAhead = try arguments.int("--units-ahead", range: 1...100_000)
+        let producers = try arguments.int("--producers", range: 1...64)
+        limits.handshakeTimeoutMs = try arguments.int("--handshake-timeout-ms", range: 100...600_000)
+        limits.connectionsMax = try arguments.int("--max-connections", range: 1...100_000)
         try arguments.finish()
 
         try ArchiveRunner.prepareOutput(out, archive: archive)
@@ -55,7 +68,10 @@ enum ServeCommand {
         coordinatorConfig.producerLanes = producers
         coordinatorConfig.limits.heartbeatIntervalMs = heartbeatMs
         coordinatorConfig.limits.peerSilenceMaxMs = max(coordinatorConfig.limits.peerSilenceMaxMs, 3 * heartbeatMs)
-        let coordinator = try Coordinator(config: coordinatorConfig) { FileHandleOutput.error("posecoord: " + $0) }
+        FileHandleOutput.detail("serve: archive \(archive), out \(out), state \(state), listen \(listen)" + (http.map { ", http \($0)" } ?? "")
+            + "; lease \(leaseMs) ms, heartbeat \(heartbeatMs) ms, \(attempts) attempts, \(unitsAhead) units ahead, \(producers) producers")
+        FileHandleOutput.detail("serve: model \(model.variant) \(model.sha256.hex.prefix(12)), \(weightBytes.count) bytes; \(BuildInfo.current.description)")
+        let coordinator = try Coordinator(config: coordinatorConfig) { FileHandleOutput.event("posecoord", $0) }
         return try coordinator.run()
     }
 }

@@ -4,15 +4,23 @@ import PoseArchive
 import PoseCore
 
 enum SynthCommand {
-    static let usage = "usage: posecoord synth --out DIR [--videos N] [--frames F] [--people P] [--size WxH] [--format mp4|jpeg] [--seed S]"
+    private static let defaults = SynthOptions()
+    static let spec = CommandSpec("synth", summary: "make a deterministic synthetic archive (videos, detections, ground truth)", options: [
+        .required("--out", "DIR", "the folder to create"),
+        .option("--videos", "N", "number of videos", default: "\(defaults.videos)"),
+        .option("--frames", "F", "frames per video", default: "\(defaults.frames)"),
+        .option("--people", "P", "people per video", default: "\(defaults.people)"),
+        .option("--size", "WxH", "frame size", default: "\(defaults.width)x\(defaults.height)"),
+        .option("--format", "FORMAT", "mp4 videos or jpeg frame folders", default: defaults.format.rawValue),
+        .option("--seed", "S", "random seed (same seed, same bytes)", default: "\(defaults.seed)"),
+    ])
 
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        if arguments.flag("--help") { print(usage); return 0 }
         let out = try arguments.required("--out")
         var options = SynthOptions()
-        options.videos = try arguments.int("--videos", default: options.videos, range: 1...SynthOptions.videosMax)
-        options.frames = try arguments.int("--frames", default: options.frames, range: 1...SynthOptions.framesMax)
-        options.people = try arguments.int("--people", default: options.people, range: 1...SynthOptions.peopleMax)
+        options.videos = try arguments.int("--videos", range: 1...SynthOptions.videosMax)
+        options.frames = try arguments.int("--frames", range: 1...SynthOptions.framesMax)
+        options.people = try arguments.int("--people", range: 1...SynthOptions.peopleMax)
         if let size = try arguments.option("--size") {
             let parts = size.lowercased().split(separator: "x")
             guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]) else {

@@ -11,15 +11,29 @@ import Glibc
 #endif
 
 enum BenchCommand {
+    static let spec = CommandSpec("bench", summary: "measure the engine: windows/s, GFLOPS, per-stage times", options: [
+        .option("--model", "NAME|FILE", "a preset (\(FTPPoseConfig.presetNames.joined(separator: ", "))) with random weights, or a weight file (FTP-Pose or BlazePose)", default: "s"),
+        .option("--batch", "N", "windows per forward pass", default: "4"),
+        .option("--threads", "N", "threads", default: "2"),
+        .option("--iterations", "N", "timed forward passes", default: "3"),
+        .option("--warmup", "N", "untimed passes first", default: "1"),
+        .option("--prune", "HR,LR", "token pruning ratios", default: "the model's"),
+        .flag("--compare-unpruned", "also measure without pruning and print the ratio"),
+        .option("--peak-gflops-per-core", "X", "the peak the achieved GFLOPS are compared with", default: "256"),
+        .flag("--kernels", "also measure GEMM alone on a large shape"),
+        .option("--precision", "fp32|bf16|auto", "linear layers' precision; auto: bf16 where AMX or AVX512_BF16 runs it", default: "fp32"),
+        .flag("--bf16", "the same as --precision bf16"),
+    ])
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
-        let modelName = try arguments.option("--model") ?? "s"
-        let batch = try arguments.int("--batch", default: 4, range: 1...64)
-        let threads = try arguments.int("--threads", default: 2, range: 1...256)
-        let iterations = try arguments.int("--iterations", default: 3, range: 1...1000)
-        let warmup = try arguments.int("--warmup", default: 1, range: 0...100)
+        let modelName = arguments.value("--model")
+        let batch = try arguments.int("--batch", range: 1...64)
+        let threads = try arguments.int("--threads", range: 1...256)
+        let iterations = try arguments.int("--iterations", range: 1...1000)
+        let warmup = try arguments.int("--warmup", range: 0...100)
         let prune = try InferCommand.parsePrune(try arguments.option("--prune"))
         let compareUnpruned = arguments.flag("--compare-unpruned")
-        let peakPerCore = try arguments.double("--peak-gflops-per-core", default: 256)
+        let peakPerCore = try arguments.double("--peak-gflops-per-core")
         let kernels = arguments.flag("--kernels")
         let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()

@@ -13,13 +13,24 @@ enum InferCommand {
     /// Windows per forward pass: bounds memory on large inputs; results do not depend on it.
     static let batchMax = 4
 
+    static let spec = CommandSpec("infer", summary: "run the model on frames from a safetensors file (compare with the Python reference)", options: [
+        .required("--weights", "FILE", "FTP-Pose or BlazePose weights (.safetensors)"),
+        .required("--input", "FILE", "safetensors file with F32 frames [B, T, 3, H, W] (BlazePose: U8 crops [B, 256, 256, 3])"),
+        .required("--output", "FILE", "safetensors file to write: heatmaps, kept token indices, keypoints"),
+        .option("--prune", "HR,LR", "token pruning ratios", default: "the model's"),
+        .option("--threads", "N", "threads", default: "2"),
+        .option("--precision", "fp32|bf16|auto", "linear layers' precision; auto: bf16 where AMX or AVX512_BF16 runs it", default: "fp32"),
+        .flag("--bf16", "the same as --precision bf16"),
+        .option("--layout", "posetrack|coco", "BlazePose only: the 17 joints' order in the output", default: "posetrack"),
+    ])
+
     static func main(_ arguments: inout CommandArguments) throws -> Int32 {
         let weightsPath = try arguments.required("--weights")
         let inputPath = try arguments.required("--input")
         let outputPath = try arguments.required("--output")
         if ModelFamily.of(contentsOfFile: weightsPath) == .blazePoseFull {
-            let threads = try arguments.int("--threads", default: 2, range: 1...256)
-            let layoutName = try arguments.option("--layout") ?? JointLayout.posetrack.rawValue
+            let threads = try arguments.int("--threads", range: 1...256)
+            let layoutName = arguments.value("--layout")
             guard let layout = JointLayout(rawValue: layoutName) else {
                 throw UsageError("--layout must be posetrack or coco, got \"\(layoutName)\"")
             }
@@ -27,7 +38,7 @@ enum InferCommand {
             return try BlazePoseCommands.infer(weightsPath: weightsPath, inputPath: inputPath, outputPath: outputPath, threads: threads, layout: layout)
         }
         let prune = try parsePrune(try arguments.option("--prune"))
-        let threads = try arguments.int("--threads", default: 2, range: 1...256)
+        let threads = try arguments.int("--threads", range: 1...256)
         let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()
 

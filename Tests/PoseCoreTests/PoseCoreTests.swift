@@ -1,31 +1,7 @@
-// Tests of the shared vocabulary: arguments, crop geometry, PoseTrack naming and format.
+// Tests of the shared vocabulary: crop geometry, PoseTrack naming and format.
 import Foundation
 import XCTest
 import PoseCore
-
-final class ArgumentsTests: XCTestCase {
-    func testOptionsFlagsAndPositionals() throws {
-        var arguments = CommandArguments(["host:1", "--threads", "3", "--watch", "--out=dir"])
-        XCTAssertEqual(try arguments.int("--threads", default: 1), 3)
-        XCTAssertTrue(arguments.flag("--watch"))
-        XCTAssertFalse(arguments.flag("--watch"))
-        XCTAssertEqual(try arguments.option("--out"), "dir")
-        XCTAssertEqual(arguments.positional(), "host:1")
-        XCTAssertNoThrow(try arguments.finish())
-    }
-
-    func testUnknownOptionAndBadValueAreErrors() {
-        var arguments = CommandArguments(["--threads", "x", "--bogus"])
-        XCTAssertThrowsError(try arguments.int("--threads", default: 1)) { error in
-            XCTAssertTrue("\(error)".contains("--threads"))
-        }
-        XCTAssertThrowsError(try arguments.finish()) { error in
-            XCTAssertEqual("\(error)", "unknown option --bogus")
-        }
-        var missing = CommandArguments(["--out"])
-        XCTAssertThrowsError(try missing.option("--out"))
-    }
-}
 
 final class GeometryTests: XCTestCase {
     func testAspectFixAndEnlargement() {
