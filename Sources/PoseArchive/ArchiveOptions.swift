@@ -66,7 +66,7 @@ public struct ArchiveOptions: Sendable, Equatable {
 /// Bad input about one video (its detections, its frames) or the archive: which file, what is wrong.
 public struct ArchiveError: Error, CustomStringConvertible, Equatable, Sendable {
     public enum Kind: String, Sendable {
-        case archiveUnreadable, duplicateName, noDetectionFile, malformedDetections, noDetections, badResult, outputFailed
+        case archiveUnreadable, noVideos, duplicateName, noDetectionFile, malformedDetections, noDetections, badResult, outputFailed
     }
     public let kind: Kind
     public let path: String

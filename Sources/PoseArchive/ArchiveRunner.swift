@@ -127,13 +127,19 @@ public final class ArchiveRunner {
     }
 
     /// Annotates every video of the archive and writes `_posecluster/job.json`. Throws only when the archive
-    /// cannot be scanned or the output folder cannot be made; a bad video is a failed entry.
+    /// cannot be scanned, holds no videos, or the output folder cannot be made; a bad video is a
+    /// failed entry.
     public func run() throws -> JobReport {
-        let entries = try ArchiveScanner.scan(options)
+        let scan = try ArchiveScanner.scanArchive(options)
+        if let nothing = scan.nothingToDo(archive: options.archive) { throw nothing }
+        let entries = scan.videos
         try Self.prepareOutput(outDirectory, archive: options.archive)
         started = DispatchTime.now()
         windowsDone = 0
         var report = JobReport()
+        report.skipped = scan.skipped
+        for skipped in scan.skipped { log?("\(skipped.path): \(skipped.reason)") }
+        report.videos = scan.failed.map { VideoReport.failed($0.entry, reason: $0.reason) }
         var lastReport = DispatchTime.now()
         for (index, entry) in entries.enumerated() {
             report.videos.append(runVideo(entry, index: index, count: entries.count))

@@ -59,6 +59,8 @@ public struct VideoReport: Codable, Equatable, Sendable {
 
 public struct JobReport: Codable, Equatable, Sendable {
     public var videos: [VideoReport] = []
+    /// Entries of the archive the scan set aside (links leaving it, loops, unreadable folders).
+    public var skipped: [SkippedEntry] = []
     public var seconds: Double = 0
     public init(videos: [VideoReport] = []) { self.videos = videos }
 

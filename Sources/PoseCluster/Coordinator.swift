@@ -91,6 +91,8 @@ public final class Coordinator: @unchecked Sendable {
     private var jobCompleted = false
     private var exitCode: Int32 = 0
     private var lastJobReportWriteMs: UInt64 = 0
+    /// What the archive scan set aside, for the job report.
+    private var skippedEntries: [SkippedEntry] = []
 
     // Statistics.
     private var status = ClusterStatus.Job()
@@ -408,6 +410,7 @@ public final class Coordinator: @unchecked Sendable {
     @discardableResult
     private func writeJobReport() -> JobReport {
         var report = JobReport(videos: reports.keys.sorted().map { reports[$0]! })
+        report.skipped = skippedEntries
         report.seconds = Double(loop.nowMs - startMs) / 1000
         do {
             try report.write(to: config.outDirectory)
@@ -511,6 +514,9 @@ public final class Coordinator: @unchecked Sendable {
             log("cannot scan the archive: \(reason)")
             exitCode = 1
             loop.stop()
+        case .skipped(let entries):
+            for entry in entries { log("scan: \(entry.path): \(entry.reason)") }
+            skippedEntries = entries
         }
     }
 

@@ -19,8 +19,10 @@ enum ProducerEvent: @unchecked Sendable {
     case streamFailed(video: Int, emitted: Set<Int>, reason: String)
     /// Every video found so far is produced (and, without --watch, the archive is done).
     case exhausted
-    /// Scanning the archive failed (before any video): the job cannot run.
+    /// Scanning the archive failed (before any video), or found nothing to do without --watch: the job cannot run.
     case scanFailed(String)
+    /// Entries the first scan set aside (links leaving the archive, loops, unreadable folders).
+    case skipped([SkippedEntry])
 }
 
 /// Hands out videos to the producer lanes, in order.
@@ -47,6 +49,8 @@ final class UnitProducer: @unchecked Sendable {
     private var permits = 0
     private var stopped = false
     private var known: Set<String> = []
+    /// Paths of the videos handed out or failed, so a rescan fails a duplicate name once.
+    private var knownPaths: Set<String> = []
     private var nextIndex = 0
     /// zstd level of unit payloads (1: fastest; the crops compress well at any level).
     static let compressionLevel: Int32 = 1
@@ -97,19 +101,30 @@ final class UnitProducer: @unchecked Sendable {
     private func run() {
         var first = true
         while !isStopped {
-            let entries: [VideoEntry]
+            var scan: ArchiveScan
             do {
-                entries = try ArchiveScanner.scan(options)
+                scan = try ArchiveScanner.scanArchive(options)
+                if first, watchIntervalMs == nil, let nothing = scan.nothingToDo(archive: options.archive) { throw nothing }
             } catch {
                 if first { send(.scanFailed("\(error)")); return }
                 // A watching coordinator keeps going when a later rescan fails (files moving).
-                entries = []
+                scan = ArchiveScan()
             }
+            if first && !scan.skipped.isEmpty { send(.skipped(scan.skipped)) }
             first = false
+            let entries = scan.videos
+            // Videos sharing a name fail as a whole, each once.
+            for (entry, reason) in scan.failed where !knownPaths.contains(entry.path) {
+                knownPaths.insert(entry.path)
+                known.insert(entry.name)
+                send(.planFailed(index: nextIndex, entry: entry, reason: reason))
+                nextIndex += 1
+            }
             // Indices in scan order, given out before any lane starts, so they never depend on timing.
             var work: [(entry: VideoEntry, index: Int)] = []
             for entry in entries where !known.contains(entry.name) {
                 known.insert(entry.name)
+                knownPaths.insert(entry.path)
                 work.append((entry, nextIndex))
                 nextIndex += 1
             }

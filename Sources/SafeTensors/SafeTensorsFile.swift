@@ -27,6 +27,8 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
 /// Why a safetensors file could not be read. Each case names the file part or tensor at fault.
 public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
+    /// The bytes are another format (the header JSON must start right after the length).
+    case notSafeTensors(path: String?, looksLike: String)
     case tooSmall(byteCount: Int)
     case headerLengthOutOfRange(headerLength: UInt64, available: Int)
     case headerTooLarge(headerLength: UInt64, limit: Int)
@@ -43,6 +45,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "cannot open \(path): \(reason)"
+        case let .notSafeTensors(path, looksLike):
+            return (path.map { "\($0) is" } ?? "the weights are") + " not a safetensors file (\(looksLike)); weights must be safetensors: 8 bytes giving the size of a JSON header, the header, then the tensors"
         case let .tooSmall(n): return "safetensors data is \(n) bytes, smaller than the 8-byte header length"
         case let .headerLengthOutOfRange(length, available):
             return "safetensors header length \(length) goes beyond the \(available) bytes that follow it"
@@ -96,8 +100,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw SafeTensorsError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SafeTensorsError.cannotOpen(path: path, reason: "not a regular file") }
         let size = Int(info.st_size)
         if size == 0 { throw SafeTensorsError.tooSmall(byteCount: 0) }
+        // Another format is named with its path here (parse() sees only bytes).
+        var head = [UInt8](repeating: 0, count: 16)
+        let headCount = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 16, 0) }
+        if headCount > 8, head.withUnsafeBytes({ Self.isOtherFormat(UnsafeRawBufferPointer(rebasing: $0[..<headCount]), byteCount: size) }) {
+            throw SafeTensorsError.notSafeTensors(path: path, looksLike: head.withUnsafeBytes { Self.formatGuess(UnsafeRawBufferPointer(rebasing: $0[..<headCount])) })
+        }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw SafeTensorsError.cannotOpen(path: path, reason: "mmap failed: " + String(cString: strerror(errno)))
         }
@@ -188,6 +199,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
     private static func parse(base: UnsafeRawPointer, byteCount: Int) throws -> Header {
         guard byteCount >= 8 else { throw SafeTensorsError.tooSmall(byteCount: byteCount) }
         let headerLength = UInt64(littleEndian: base.loadUnaligned(as: UInt64.self))
+        if isOtherFormat(UnsafeRawBufferPointer(start: base, count: min(byteCount, 16)), byteCount: byteCount) {
+            throw SafeTensorsError.notSafeTensors(path: nil, looksLike: formatGuess(UnsafeRawBufferPointer(start: base, count: min(byteCount, 16))))
+        }
         guard headerLength <= UInt64(headerBytesMax) else {
             throw SafeTensorsError.headerTooLarge(headerLength: headerLength, limit: headerBytesMax)
         }
@@ -255,6 +269,32 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
         }
         return Header(metadata: metadata, tensors: tensors, dataStart: dataStart)
+    }
+
+    /// A header length that cannot be right and no JSON object after it: another format (its
+    /// first bytes read as a length only give a meaningless number like 3475222254926655346).
+    static func isOtherFormat(_ head: UnsafeRawBufferPointer, byteCount: Int) -> Bool {
+        guard head.count > 8 else { return false }
+        let length = UInt64(littleEndian: head.loadUnaligned(as: UInt64.self))
+        return head[8] != UInt8(ascii: "{") && (length > UInt64(headerBytesMax) || length > UInt64(byteCount - 8))
+    }
+
+    /// What a file that is not safetensors probably is, from its first bytes.
+    static func formatGuess(_ head: UnsafeRawBufferPointer) -> String {
+        let bytes = Array(head)
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
+        }
+        if starts([0x50, 0x4B, 0x03, 0x04]) { return "it is a zip archive, as PyTorch's torch.save writes .pt/.pth files" }
+        if starts([0x80]) && bytes.count > 1 && (2...5).contains(bytes[1]) { return "it is a Python pickle, as older PyTorch checkpoints are" }
+        if starts(Array("GGUF".utf8)) { return "it is a GGUF file" }
+        if starts([0x89] + Array("HDF".utf8)) { return "it is an HDF5 file, as Keras .h5 weights are" }
+        if starts(Array("TFL3".utf8), at: 4) { return "it is a TensorFlow Lite model" }
+        if starts(Array("ONNX".utf8)) || starts([0x08]) { return "it may be an ONNX or other protobuf model" }
+        if let first = bytes.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }), first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+            return "it is JSON or text, not the binary safetensors layout"
+        }
+        return "it starts with the bytes " + bytes.prefix(8).map { String(format: "%02x", $0) }.joined(separator: " ")
     }
 
     private static func integers(_ value: Any?) -> [Int]? {

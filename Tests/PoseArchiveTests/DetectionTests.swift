@@ -201,9 +201,56 @@ final class DetectionTests: XCTestCase {
         let elsewhere = try ArchiveScanner.scan(ArchiveOptions(archive: root, detections: root + "/dets"))
         XCTAssertEqual(elsewhere[0].detectionFile, DetectionFile(path: root + "/dets/a.json", format: .poseTrack))
         XCTAssertNil(elsewhere[2].detectionFile, "files next to the video are not used when --detections is given")
+        // Two videos of one name: both fail (outputs would collide), the others are still found.
         try write("x", to: root + "/images/c.mkv")
-        XCTAssertThrowsError(try ArchiveScanner.scan(ArchiveOptions(archive: root))) { error in
-            XCTAssertEqual((error as? ArchiveError)?.kind, .duplicateName)
+        let duplicated = try ArchiveScanner.scanArchive(ArchiveOptions(archive: root))
+        XCTAssertEqual(duplicated.videos.map(\.name), ["a", "b_frames"])
+        XCTAssertEqual(duplicated.failed.map(\.entry.path), [root + "/c.mp4", root + "/images/c.mkv"])
+        XCTAssertTrue(duplicated.failed[0].reason.contains("same name \"c\" as \(root)/images/c.mkv"), duplicated.failed[0].reason)
+    }
+
+    /// Issue 8 point 8: a link to / is not followed into /proc, a link loop does not make every
+    /// video a duplicate, and neither stops the scan.
+    func testScanStaysInsideTheArchiveAndEntersEachFolderOnce() throws {
+        let root = try temporaryFolder(self)
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: root + "/sub/deeper", withIntermediateDirectories: true)
+        try write("x", to: root + "/a.mp4")
+        try write("x", to: root + "/sub/b.mp4")
+        try write("x", to: root + "/sub/deeper/c.mkv")
+        try manager.createSymbolicLink(atPath: root + "/sub/root", withDestinationPath: "/")
+        try manager.createSymbolicLink(atPath: root + "/sub/deeper/loop", withDestinationPath: "../..")
+        try manager.createSymbolicLink(atPath: root + "/alias", withDestinationPath: root + "/sub/deeper")
+        try manager.createSymbolicLink(atPath: root + "/gone.mp4", withDestinationPath: root + "/nowhere.mp4")
+        let outside = try temporaryFolder(self)
+        try write("x", to: outside + "/d.mp4")
+        try manager.createSymbolicLink(atPath: root + "/linked.mp4", withDestinationPath: outside + "/d.mp4")
+
+        let scan = try ArchiveScanner.scanArchive(ArchiveOptions(archive: root))
+        XCTAssertEqual(scan.videos.map(\.name), ["a", "b", "c", "linked"], "links to files are followed, each video found once")
+        XCTAssertEqual(scan.videos.first { $0.name == "c" }?.path, root + "/alias/c.mkv", "a link inside the archive is followed (first in name order)")
+        XCTAssertTrue(scan.failed.isEmpty, "no duplicates from the loop: \(scan.failed.map(\.reason))")
+        let reasons = Dictionary(uniqueKeysWithValues: scan.skipped.map { ($0.path, $0.reason) })
+        XCTAssertTrue(reasons[root + "/sub/root"]?.contains("outside the archive (/)") ?? false, "\(scan.skipped)")
+        XCTAssertTrue(reasons[root + "/sub/deeper"]?.contains("already scanned") ?? false, "\(scan.skipped)")
+        XCTAssertTrue(reasons[root + "/gone.mp4"]?.contains("a link to nothing") ?? false, "\(scan.skipped)")
+        XCTAssertEqual(reasons.count, 4, "and the loop back to the archive: \(scan.skipped)")
+        XCTAssertTrue(reasons[root + "/alias/loop"]?.contains("already scanned") ?? false, "\(scan.skipped)")
+    }
+
+    /// Issue 12: an archive with no videos is refused with a reason, before the output folder is made.
+    func testArchiveWithoutVideosIsRefused() throws {
+        let root = try temporaryFolder(self)
+        try FileManager.default.createDirectory(atPath: root + "/archive/annotations", withIntermediateDirectories: true)
+        try write("x", to: root + "/archive/annotations/a.mp4")
+        try write("[]", to: root + "/archive/a.dets.json")
+        try FileManager.default.createSymbolicLink(atPath: root + "/archive/up", withDestinationPath: "/")
+        let runner = ArchiveRunner(options: ArchiveOptions(archive: root + "/archive"), outDirectory: root + "/out", estimator: CropHashEstimator())
+        XCTAssertThrowsError(try runner.run()) { error in
+            XCTAssertEqual((error as? ArchiveError)?.kind, .noVideos)
+            XCTAssertTrue("\(error)".contains("no videos found"), "\(error)")
+            XCTAssertTrue("\(error)".contains("outside the archive"), "says what was set aside: \(error)")
         }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/out"))
     }
 }

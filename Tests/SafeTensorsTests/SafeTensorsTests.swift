@@ -80,6 +80,34 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
+    /// Issue 12: a file of another format is named as such, not "header length 3475222254926655346".
+    func testOtherFormatsAreNamed() throws {
+        let zip: [UInt8] = [0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x00, 0x08, 0x08, 0x00] + [UInt8](repeating: 7, count: 100)
+        let pickle: [UInt8] = [0x80, 0x02, 0x63, 0x63, 0x6F, 0x6C, 0x6C, 0x65, 0x63, 0x74] + [UInt8](repeating: 0, count: 100)
+        let text = Array("{\"weights\": [1, 2, 3]} and more text to make it long enough".utf8)
+        for (bytes, phrase) in [(zip, "zip archive"), (pickle, "pickle"), (text, "JSON or text"), (Array("GGUF0000000000000".utf8), "GGUF")] {
+            XCTAssertThrowsError(try SafeTensorsFile(bytes: bytes)) { error in
+                guard case SafeTensorsError.notSafeTensors = error else { return XCTFail("\(error)") }
+                XCTAssertTrue("\(error)".contains("not a safetensors file"), "\(error)")
+                XCTAssertTrue("\(error)".contains(phrase), "\(error) should say \(phrase)")
+                XCTAssertFalse("\(error)".contains("header length"), "\(error)")
+            }
+        }
+        // From a file, the message names it.
+        let path = NSTemporaryDirectory() + "not-weights-\(UUID().uuidString).pt"
+        try Data(zip).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try SafeTensorsFile(contentsOfFile: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path + " is not a safetensors file (it is a zip archive"), "\(error)")
+        }
+        // A real safetensors file with a damaged length keeps the precise error.
+        var damaged = sample()
+        damaged[7] = 0x7F
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: damaged)) { error in
+            guard case SafeTensorsError.headerTooLarge = error else { return XCTFail("\(error)") }
+        }
+    }
+
     func testTruncatedData() {
         let bytes = Array(sample().dropLast(5))
         XCTAssertThrowsError(try SafeTensorsFile(bytes: bytes)) { error in
