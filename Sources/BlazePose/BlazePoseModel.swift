@@ -93,7 +93,22 @@ public final class BlazePoseModel: Sendable {
 
         // Shapes: recomputed op by op and compared with the file's.
         var shapes: [String: FeatureShape] = [graph.input: inputShape]
-        var compiled: [(op: GraphOp, inputs: [String], make: ([String: Int]) -> Step)] = []
+        var compiled: [(op: GraphOp, inputs: [String], make: ([String: Int]) -> Step)?] = []
+        // A PAD whose only reader is a VALID conv folds into that conv's geometry (no copy).
+        var readers: [String: Int] = [:]
+        for op in ops { for input in op.inputs { readers[input, default: 0] += 1 } }
+        let outputTensorSet = Set(wanted.compactMap { graph.outputs[$0] })
+        var pads: [String: (source: String, shape: FeatureShape, paddings: [[Int]], index: Int)] = [:]
+        func geometry(_ x: FeatureShape, reading input: String, kernel: Int, stride: Int, padding: ConvolutionPadding)
+            -> (geometry: ConvolutionGeometry, input: String, shape: FeatureShape) {
+            if padding == .valid, let pad = pads[input], readers[input] == 1, !outputTensorSet.contains(input) {
+                compiled[pad.index] = nil
+                let p = pad.paddings
+                return (ConvolutionGeometry(inHeight: pad.shape.height, inWidth: pad.shape.width, kernel: kernel, stride: stride,
+                                            padTop: p[1][0], padBottom: p[1][1], padLeft: p[2][0], padRight: p[2][1]), pad.source, pad.shape)
+            }
+            return (ConvolutionGeometry(inHeight: x.height, inWidth: x.width, kernel: kernel, stride: stride, padding: padding), input, x)
+        }
         var scratch = 0
         func weights(_ name: String, _ expected: [Int]) throws -> [Float] {
             guard file.contains(name) else { throw BlazePoseError.missingTensor(name) }
@@ -117,11 +132,11 @@ public final class BlazePoseModel: Sendable {
                 let k = kernelDims[1], n = declared.channels
                 let w = try weights(weight, [n, k, k, x.channels])
                 let b = try weights(bias, [n])
-                let g = ConvolutionGeometry(inHeight: x.height, inWidth: x.width, kernel: k, stride: stride, padding: padding)
+                let (g, source, _) = geometry(x, reading: input, kernel: k, stride: stride, padding: padding)
                 out = FeatureShape(height: g.outHeight, width: g.outWidth, channels: n)
                 let packed = w.withUnsafeBufferPointer { PackedMatrix(weights: $0.baseAddress!, n: n, k: k * k * x.channels, ldw: k * k * x.channels) }
                 scratch = max(scratch, Kernels.conv2dScratchCount(inChannels: x.channels, geometry: g))
-                compiled.append((op, [input], { .conv(input: $0[input]!, output: $0[output]!, inChannels: x.channels, geometry: g, weights: packed, bias: b, activation: activation) }))
+                compiled.append((op, [source], { .conv(input: $0[source]!, output: $0[output]!, inChannels: x.channels, geometry: g, weights: packed, bias: b, activation: activation) }))
             case let .depthwiseConv2d(_, output, weight, bias, stride, padding, activation):
                 let info = file.contains(weight) ? try file.info(weight) : nil
                 guard let kernelDims = info?.shape, kernelDims.count == 4, kernelDims[1] == kernelDims[2] else {
@@ -130,9 +145,9 @@ public final class BlazePoseModel: Sendable {
                 let k = kernelDims[1]
                 let w = try weights(weight, [1, k, k, x.channels])
                 let b = try weights(bias, [x.channels])
-                let g = ConvolutionGeometry(inHeight: x.height, inWidth: x.width, kernel: k, stride: stride, padding: padding)
+                let (g, source, _) = geometry(x, reading: input, kernel: k, stride: stride, padding: padding)
                 out = FeatureShape(height: g.outHeight, width: g.outWidth, channels: x.channels)
-                compiled.append((op, [input], { .depthwise(input: $0[input]!, output: $0[output]!, channels: x.channels, geometry: g, weights: w, bias: b, activation: activation) }))
+                compiled.append((op, [source], { .depthwise(input: $0[source]!, output: $0[output]!, channels: x.channels, geometry: g, weights: w, bias: b, activation: activation) }))
             case let .add(inputs, output, activation):
                 guard let y = shapes[inputs[1]] else { throw BlazePoseError.badGraph("\(what): reads \(inputs[1]), which no kept op writes") }
                 guard x == y else { throw BlazePoseError.badGraph("\(what): adds \(x) to \(y)") }
@@ -143,6 +158,7 @@ public final class BlazePoseModel: Sendable {
                     throw BlazePoseError.badGraph("\(what): only spatial padding of 0...64 pixels is supported, got \(p)")
                 }
                 out = FeatureShape(height: x.height + p[1][0] + p[1][1], width: x.width + p[2][0] + p[2][1], channels: x.channels)
+                pads[output] = (input, x, p, compiled.count)
                 compiled.append((op, [input], { .pad(input: $0[input]!, output: $0[output]!, shape: x, top: p[1][0], bottom: p[1][1], left: p[2][0], right: p[2][1]) }))
             case let .maxPool2d(_, output, size, stride, padding, activation):
                 let g = ConvolutionGeometry(inHeight: x.height, inWidth: x.width, kernel: size, stride: stride, padding: padding)
@@ -170,10 +186,11 @@ public final class BlazePoseModel: Sendable {
 
         // Arena: each tensor lives from the op that writes it to the last op that reads it (the
         // outputs to the end); first fit over the tensors alive at its birth.
-        let outputTensors = Set(wanted.compactMap { graph.outputs[$0] })
+        let compiledSteps = compiled.compactMap { $0 }
+        let outputTensors = outputTensorSet
         var lastUse: [String: Int] = [graph.input: -1]
-        for (index, entry) in compiled.enumerated() { for input in entry.inputs { lastUse[input] = index } }
-        for tensor in outputTensors { lastUse[tensor] = compiled.count }
+        for (index, entry) in compiledSteps.enumerated() { for input in entry.inputs { lastUse[input] = index } }
+        for tensor in outputTensors { lastUse[tensor] = compiledSteps.count }
         var offsets: [String: Int] = [:]
         var live: [(name: String, start: Int, end: Int)] = []
         var arena = 0
@@ -190,9 +207,9 @@ public final class BlazePoseModel: Sendable {
             arena = max(arena, start + size)
         }
         place(graph.input, floats: inputShape.count, at: -1)
-        for (index, entry) in compiled.enumerated() { place(entry.op.output, floats: shapes[entry.op.output]!.count, at: index) }
+        for (index, entry) in compiledSteps.enumerated() { place(entry.op.output, floats: shapes[entry.op.output]!.count, at: index) }
 
-        steps = compiled.map { $0.make(offsets) }
+        steps = compiledSteps.map { $0.make(offsets) }
         inputOffset = offsets[graph.input]!
         var located: [String: (offset: Int, count: Int)] = [:]
         for role in wanted { let tensor = graph.outputs[role]!; located[role] = (offsets[tensor]!, shapes[tensor]!.count) }
@@ -231,6 +248,8 @@ public final class BlazePoseModel: Sendable {
                     _ body: (_ crop: Int, _ outputs: [String: UnsafeBufferPointer<Float>]) -> Void) {
         let imageFloats = BlazePoseConfig.inputSide * BlazePoseConfig.inputSide * 3
         let workers = max(1, min(threads, count))
+        // Fewer crops than threads: the rest go inside each crop's convolutions (same results).
+        let inner = max(1, threads / workers)
         Parallel.forEach(workers, threads: workers) { worker in
             let arena = arenas.take { Arena(activations: arenaFloats, scratch: scratchFloats) }
             defer { arenas.give(arena) }
@@ -238,7 +257,7 @@ public final class BlazePoseModel: Sendable {
             while crop < count {
                 let base = arena.activations.pointer
                 (base + inputOffset).update(from: images + crop * imageFloats, count: imageFloats)
-                forward(arena: base, scratch: arena.scratch.pointer, timings: timings)
+                forward(arena: base, scratch: arena.scratch.pointer, threads: inner, timings: timings)
                 var views: [String: UnsafeBufferPointer<Float>] = [:]
                 for (role, place) in outputs { views[role] = UnsafeBufferPointer(start: base + place.offset, count: place.count) }
                 body(crop, views)
@@ -248,7 +267,7 @@ public final class BlazePoseModel: Sendable {
     }
 
     /// The forward pass of one crop whose input is in place in `arena`; `timings` adds each op's seconds.
-    func forward(arena a: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, timings: OpTimings? = nil) {
+    func forward(arena a: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int = 1, timings: OpTimings? = nil) {
         for step in steps {
             let start = timings == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             defer { timings?.add(step.kind, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
@@ -256,13 +275,13 @@ public final class BlazePoseModel: Sendable {
             case let .conv(input, output, inChannels, geometry, weights, bias, activation):
                 bias.withUnsafeBufferPointer { b in
                     Kernels.conv2d(input: a + input, inChannels: inChannels, geometry: geometry, weights: weights, bias: b.baseAddress!,
-                                   activation: activation, output: a + output, scratch: scratch)
+                                   activation: activation, output: a + output, scratch: scratch, threads: threads)
                 }
             case let .depthwise(input, output, channels, geometry, weights, bias, activation):
                 weights.withUnsafeBufferPointer { w in
                     bias.withUnsafeBufferPointer { b in
                         Kernels.depthwiseConv2d(input: a + input, channels: channels, geometry: geometry, weights: w.baseAddress!,
-                                                bias: b.baseAddress!, activation: activation, output: a + output)
+                                                bias: b.baseAddress!, activation: activation, output: a + output, threads: threads)
                     }
                 }
             case let .add(x, y, output, count, activation):

@@ -61,6 +61,15 @@ public struct ConvolutionGeometry: Equatable, Sendable {
         }
     }
 
+    /// Explicit zero borders (a PAD op folded into the conv that reads it): output `(in + pads - kernel) / stride + 1`.
+    public init(inHeight: Int, inWidth: Int, kernel: Int, stride: Int, padTop: Int, padBottom: Int, padLeft: Int, padRight: Int) {
+        precondition(inHeight >= 1 && inWidth >= 1 && kernel >= 1 && stride >= 1 && padTop >= 0 && padBottom >= 0 && padLeft >= 0 && padRight >= 0)
+        self.inHeight = inHeight; self.inWidth = inWidth; self.kernel = kernel; self.stride = stride
+        self.padTop = padTop; self.padLeft = padLeft
+        outHeight = max((inHeight + padTop + padBottom - kernel) / stride + 1, 0)
+        outWidth = max((inWidth + padLeft + padRight - kernel) / stride + 1, 0)
+    }
+
     /// im2col needed: anything but a 1x1, stride-1 conv reads more than the input rows as they are.
     public var isPointwise: Bool { kernel == 1 && stride == 1 && padTop == 0 && padLeft == 0 }
 }
@@ -104,15 +113,15 @@ extension Kernels {
     /// im2col in `scratch` (`conv2dScratchCount` floats).
     public static func conv2d(input: UnsafePointer<Float>, inChannels: Int, geometry g: ConvolutionGeometry,
                               weights: PackedMatrix, bias: UnsafePointer<Float>, activation: Activation,
-                              output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?) {
+                              output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, threads: Int = 1) {
         precondition(weights.k == g.kernel * g.kernel * inChannels, "conv2d: weights have K \(weights.k), geometry needs \(g.kernel * g.kernel * inChannels)")
         let pixels = g.outHeight * g.outWidth
         if g.isPointwise {
-            GEMM.multiply(m: pixels, a: input, lda: inChannels, w: weights, bias: bias, c: output, ldc: weights.n)
+            GEMM.multiply(m: pixels, a: input, lda: inChannels, w: weights, bias: bias, c: output, ldc: weights.n, threads: threads)
         } else {
             guard let scratch else { preconditionFailure("conv2d: a \(g.kernel)x\(g.kernel) conv needs scratch") }
             im2colNHWC(input: input, channels: inChannels, geometry: g, out: scratch)
-            GEMM.multiply(m: pixels, a: scratch, lda: weights.k, w: weights, bias: bias, c: output, ldc: weights.n)
+            GEMM.multiply(m: pixels, a: scratch, lda: weights.k, w: weights, bias: bias, c: output, ldc: weights.n, threads: threads)
         }
         if activation != .none { activate(output, count: pixels * weights.n, activation) }
     }
@@ -121,9 +130,20 @@ extension Kernels {
     /// weights `[kernel, kernel, channels]`; each sum runs over (ky, kx) in order, skipping the border.
     public static func depthwiseConv2d(input: UnsafePointer<Float>, channels: Int, geometry g: ConvolutionGeometry,
                                        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, activation: Activation,
-                                       output: UnsafeMutablePointer<Float>) {
+                                       output: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        // Output rows are independent: threads split them, each row computed the same way.
+        let chunks = threads > 1 ? min(g.outHeight, 4 * threads) : 1
+        Parallel.forEach(chunks, threads: threads) { chunk in
+            depthwiseRows(input: input, channels: channels, geometry: g, weights: weights, bias: bias, activation: activation, output: output,
+                          rows: (chunk * g.outHeight / chunks)..<((chunk + 1) * g.outHeight / chunks))
+        }
+    }
+
+    static func depthwiseRows(input: UnsafePointer<Float>, channels: Int, geometry g: ConvolutionGeometry,
+                              weights: UnsafePointer<Float>, bias: UnsafePointer<Float>, activation: Activation,
+                              output: UnsafeMutablePointer<Float>, rows: Range<Int>) {
         let vectorEnd = channels & ~7
-        for oy in 0..<g.outHeight {
+        for oy in rows {
             let y0 = oy * g.stride - g.padTop
             let kyStart = max(0, -y0), kyEnd = min(g.kernel, g.inHeight - y0)
             for ox in 0..<g.outWidth {
@@ -213,27 +233,14 @@ extension Kernels {
     /// `align_corners=False`): source = (dst + 0.5) * in / out - 0.5, clamped to the image.
     public static func resizeBilinear(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
                                       outHeight: Int, outWidth: Int, output: UnsafeMutablePointer<Float>) {
-        let vectorEnd = channels & ~7
         let xs = (0..<outWidth).map { halfPixelSource($0, input: width, output: outWidth) }
         for oy in 0..<outHeight {
             let (y0, y1, ly) = halfPixelSource(oy, input: height, output: outHeight)
             for ox in 0..<outWidth {
                 let (x0, x1, lx) = xs[ox]
-                let a = input + (y0 * width + x0) * channels, b = input + (y0 * width + x1) * channels
-                let c = input + (y1 * width + x0) * channels, d = input + (y1 * width + x1) * channels
-                let out = output + (oy * outWidth + ox) * channels
-                let hy0 = 1 - ly, wx0 = 1 - lx
-                var j = 0
-                while j < vectorEnd {
-                    let top = wx0 * load8(a + j) + lx * load8(b + j)
-                    let bottom = wx0 * load8(c + j) + lx * load8(d + j)
-                    store8(hy0 * top + ly * bottom, out + j)
-                    j += 8
-                }
-                while j < channels {
-                    out[j] = hy0 * (wx0 * a[j] + lx * b[j]) + ly * (wx0 * c[j] + lx * d[j])
-                    j += 1
-                }
+                blendBilinear(input + (y0 * width + x0) * channels, input + (y0 * width + x1) * channels,
+                              input + (y1 * width + x0) * channels, input + (y1 * width + x1) * channels,
+                              lx: lx, ly: ly, channels: channels, out: output + (oy * outWidth + ox) * channels)
             }
         }
     }

@@ -171,27 +171,34 @@ public enum Kernels {
         y: UnsafeMutablePointer<Float>
     ) {
         let outHeight = gridHeight * factor, outWidth = gridWidth * factor
-        let vectorEnd = channels & ~15
         for oy in 0..<outHeight {
             let (y0, y1, ly) = sourceIndex(oy, factor: factor, size: gridHeight)
             for ox in 0..<outWidth {
                 let (x0, x1, lx) = sourceIndex(ox, factor: factor, size: gridWidth)
-                let a = x + (y0 * gridWidth + x0) * channels, b = x + (y0 * gridWidth + x1) * channels
-                let c = x + (y1 * gridWidth + x0) * channels, d = x + (y1 * gridWidth + x1) * channels
-                let out = y + (oy * outWidth + ox) * channels
-                let hy0 = 1 - ly, wx0 = 1 - lx
-                var j = 0
-                while j < vectorEnd {
-                    let top = wx0 * loadVector(a + j) + lx * loadVector(b + j)
-                    let bottom = wx0 * loadVector(c + j) + lx * loadVector(d + j)
-                    storeVector(hy0 * top + ly * bottom, out + j)
-                    j += 16
-                }
-                while j < channels {
-                    out[j] = hy0 * (wx0 * a[j] + lx * b[j]) + ly * (wx0 * c[j] + lx * d[j])
-                    j += 1
-                }
+                blendBilinear(x + (y0 * gridWidth + x0) * channels, x + (y0 * gridWidth + x1) * channels,
+                              x + (y1 * gridWidth + x0) * channels, x + (y1 * gridWidth + x1) * channels,
+                              lx: lx, ly: ly, channels: channels, out: y + (oy * outWidth + ox) * channels)
             }
+        }
+    }
+
+    /// `out = (1 - ly) ((1 - lx) a + lx b) + ly ((1 - lx) c + lx d)` over `channels` floats: one
+    /// output pixel of a bilinear resize from its four neighbours.
+    @inline(__always)
+    static func blendBilinear(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, _ d: UnsafePointer<Float>,
+                              lx: Float, ly: Float, channels: Int, out: UnsafeMutablePointer<Float>) {
+        let vectorEnd = channels & ~15
+        let hy0 = 1 - ly, wx0 = 1 - lx
+        var j = 0
+        while j < vectorEnd {
+            let top = wx0 * loadVector(a + j) + lx * loadVector(b + j)
+            let bottom = wx0 * loadVector(c + j) + lx * loadVector(d + j)
+            storeVector(hy0 * top + ly * bottom, out + j)
+            j += 16
+        }
+        while j < channels {
+            out[j] = hy0 * (wx0 * a[j] + lx * b[j]) + ly * (wx0 * c[j] + lx * d[j])
+            j += 1
         }
     }
 

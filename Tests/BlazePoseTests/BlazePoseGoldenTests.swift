@@ -75,11 +75,13 @@ final class BlazePoseGoldenTests: XCTestCase {
         XCTAssertTrue(outputs[0..<16].allSatisfy { $0.poseFlag > 0.5 })
         XCTAssertTrue(outputs[24..<27].allSatisfy { $0.poseFlag < 0.1 })
 
-        // Bitwise: one crop at a time on one thread equals the batch of 32 on two.
+        // Bitwise: one crop at a time, on one thread or two inside its convolutions, equals the batch of 32 on two.
         for crop in [0, 7, 31] {
-            let one = model.poses(images: crops[(crop * 196_608)..<((crop + 1) * 196_608)].map { Float($0) / 255 }, count: 1, threads: 1)[0]
-            XCTAssertEqual(one.landmarks.map(\.bitPattern), outputs[crop].landmarks.map(\.bitPattern), "crop \(crop)")
-            XCTAssertEqual(one.poseFlag.bitPattern, outputs[crop].poseFlag.bitPattern)
+            for threads in [1, 2] {
+                let one = model.poses(images: crops[(crop * 196_608)..<((crop + 1) * 196_608)].map { Float($0) / 255 }, count: 1, threads: threads)[0]
+                XCTAssertEqual(one.landmarks.map(\.bitPattern), outputs[crop].landmarks.map(\.bitPattern), "crop \(crop), \(threads) threads")
+                XCTAssertEqual(one.poseFlag.bitPattern, outputs[crop].poseFlag.bitPattern)
+            }
         }
     }
 }

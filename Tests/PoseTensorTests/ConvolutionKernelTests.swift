@@ -69,6 +69,31 @@ final class ConvolutionKernelTests: XCTestCase {
         }
     }
 
+    func testFoldedPaddingEqualsPadThenValidAndThreadsChangeNothing() {
+        var rng = SplitMix64(seed: 24)
+        let (h, w, c, k) = (12, 10, 16, 5)
+        let x = rng.floats(h * w * c), weights = rng.floats(k * k * c), bias = rng.floats(c)
+        // PAD (top 1, bottom 2, left 2, right 1) then a VALID stride-2 depthwise conv ...
+        var padded = [Float](repeating: 0, count: (h + 3) * (w + 3) * c)
+        padded.withUnsafeMutableBufferPointer { Kernels.pad(input: x, height: h, width: w, channels: c, top: 1, bottom: 2, left: 2, right: 1, output: $0.baseAddress!) }
+        let valid = ConvolutionGeometry(inHeight: h + 3, inWidth: w + 3, kernel: k, stride: 2, padding: .valid)
+        var expected = [Float](repeating: 0, count: valid.outHeight * valid.outWidth * c)
+        expected.withUnsafeMutableBufferPointer {
+            Kernels.depthwiseConv2d(input: padded, channels: c, geometry: valid, weights: weights, bias: bias, activation: .relu6, output: $0.baseAddress!)
+        }
+        // ... equals the conv with the border folded into its geometry, on any number of threads.
+        let folded = ConvolutionGeometry(inHeight: h, inWidth: w, kernel: k, stride: 2, padTop: 1, padBottom: 2, padLeft: 2, padRight: 1)
+        XCTAssertEqual([folded.outHeight, folded.outWidth], [valid.outHeight, valid.outWidth])
+        for threads in [1, 2, 3] {
+            var out = [Float](repeating: .nan, count: expected.count)
+            out.withUnsafeMutableBufferPointer {
+                Kernels.depthwiseConv2d(input: x, channels: c, geometry: folded, weights: weights, bias: bias, activation: .relu6,
+                                        output: $0.baseAddress!, threads: threads)
+            }
+            XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "\(threads) threads")
+        }
+    }
+
     func testPadAddPoolResizeSigmoidMatchReference() {
         var rng = SplitMix64(seed: 23)
         let (h, w, c) = (7, 6, 11)
