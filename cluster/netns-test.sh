@@ -49,7 +49,7 @@ status=0
 # A worker namespace can see the coordinator's status page while the job runs (polled, bounded).
 seen=0
 for _ in $(seq 50); do
-    if ip netns exec "$prefix-w1" "$BIN/posecoord" status 10.77.0.1:7701 > "$work/status.txt" 2>/dev/null; then seen=1; break; fi
+    if ip netns exec "$prefix-w1" "$BIN/posecoord" status 10.77.0.1:7701 --token-file "$work/token" > "$work/status.txt" 2>/dev/null; then seen=1; break; fi
     kill -0 "$coordinator" 2>/dev/null || break
     sleep 0.1
 done

@@ -17,6 +17,11 @@ public struct ClusterLimits: Sendable, Equatable {
     public var peerSilenceMaxMs = 10_000
     // Units prepared ahead of the workers and units per worker are the scheduler's limits
     // (SchedulerLimits.unitsQueuedMax, creditsPerWorkerMax), set by `posecoord serve`.
+    /// Bytes a peer's zstd frames may inflate to per second, after authentication (before it,
+    /// compressed frames are refused). Workers send only RESULTs (at most ~50 KiB each) compressed.
+    public var inflatedBytesPerSecondMax = 16 << 20
+    /// Inflation a peer may bank while quiet; also the largest single compressed frame it can send.
+    public var inflatedBytesBurstMax = 16 << 20
     /// Bytes of one MODEL chunk.
     public var modelChunkBytes = 1 << 20
     /// Worker reconnect backoff, first delay and cap.
@@ -37,6 +42,8 @@ public struct ClusterLimits: Sendable, Equatable {
         try check(peerSilenceMaxMs >= 3 * heartbeatIntervalMs, "peerSilenceMaxMs must be at least 3 heartbeats")
         try check(handshakeBytesMax >= 4096, "handshakeBytesMax must be at least 4096 (a HELLO must fit)")
         try check(reconnectDelayMinMs >= 1 && reconnectDelayMaxMs >= reconnectDelayMinMs, "reconnect delays must satisfy 1 <= min <= max")
+        try check(inflatedBytesPerSecondMax >= 1 << 20 && inflatedBytesBurstMax >= 1 << 20,
+                  "inflatedBytesPerSecondMax and inflatedBytesBurstMax must be at least 1 MiB (a RESULT must fit)")
         try check(modelChunkBytes >= 4096 && modelChunkBytes <= outboundBytesMax, "modelChunkBytes must be in 4096...outboundBytesMax")
     }
 }

@@ -34,6 +34,8 @@ public struct CoordinatorConfig: Sendable {
     public var fingerprintExtra: String = ""
     /// Videos decoded and cropped at once.
     public var producerLanes = 2
+    /// Serve /metrics without the token on a non-loopback --http address (a scraper without a bearer token).
+    public var metricsPublic = false
 
     public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
                 http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
@@ -130,8 +132,11 @@ public final class Coordinator: @unchecked Sendable {
         }
         let (journal, replay) = try Journal.open(path: config.stateDirectory + "/journal.log")
         self.journal = journal
+        if !replay.damaged.isEmpty {
+            log("journal: \(replay.damagedBytes) damaged bytes in \(replay.damaged.count) place(s) (first at byte \(replay.damaged[0].lowerBound)) with valid records after them: this is corruption (disk or a stray write), not a crash. The file as it was is kept at \(replay.damagedCopyPath ?? "?"); \(replay.records.count) records verify and are kept, \(replay.recoveredAfterDamage) of them after the damage; the units of the damaged records will be computed again")
+        }
         if replay.truncatedBytes > 0 {
-            log("journal: cut \(replay.truncatedBytes) bytes of torn tail (the write a crash interrupted)")
+            log("journal: cut \(replay.truncatedBytes) bytes of torn tail (an incomplete last record: the write a crash interrupted)")
         }
         try restore(replay.records)
     }
@@ -172,13 +177,23 @@ public final class Coordinator: @unchecked Sendable {
     /// Binds, starts the producer, and runs until the job is complete (or forever with --watch).
     /// Returns the exit code.
     public func run() throws -> Int32 {
+        checkDescriptorLimit()
         let socket = try Socket.listen(on: config.listen)
         boundPort = socket.localPort
-        listener = Listener(socket: socket, onAccept: { [unowned self] in self.accept($0) },
+        listener = Listener(socket: socket, clock: loop.clock, onAccept: { [unowned self] in self.accept($0) },
                             onError: { [log] in log("accept: \($0)") })
         loop.register(listener)
         if let endpoint = config.http {
-            let server = try HTTPServer(endpoint: endpoint, loop: loop, log: log) { [unowned self] path in self.http(path) }
+            // On loopback everything is open (this machine can read far more than the page). Elsewhere the
+            // page and /status need the token; /metrics too unless the operator opened it (--metrics-public).
+            var access = HTTPAccess.open
+            if !endpoint.isLoopback {
+                access = HTTPAccess(token: config.token, openPaths: config.metricsPublic ? ["/healthz", "/metrics"] : ["/healthz"])
+                if config.token == nil {
+                    log("warning: the status page on \(endpoint) has no cluster token to check: anyone who can reach it sees video names, worker names and addresses. Bind --http to 127.0.0.1 or set a token.")
+                }
+            }
+            let server = try HTTPServer(endpoint: endpoint, loop: loop, access: access, log: log) { [unowned self] path in self.http(path) }
             httpServer = server
             httpPort = server.port
         }
@@ -203,6 +218,35 @@ public final class Coordinator: @unchecked Sendable {
         journal.close()
         return exitCode
     }
+
+    /// Descriptors needed besides peer connections: listeners, HTTP connections, journal, lock,
+    /// the producer's ffmpeg pipes, the listener's spare.
+    static let descriptorsReserved = HTTPServer.connectionsMax + 64
+
+    /// Peer connections allowed at once: connectionsMax, or fewer when the descriptor limit cannot
+    /// hold them beside `descriptorsReserved`, so that peers never take the descriptors the journal,
+    /// the producer's decoders and the status page need (set by `checkDescriptorLimit`).
+    private var peersMax = 0
+
+    /// connectionsMax peers need that many descriptors and more: raise the soft RLIMIT_NOFILE up to
+    /// the hard one if needed, and lower the peer cap when even that is too low (docs/CLUSTER.md, Limits).
+    private func checkDescriptorLimit() {
+        peersMax = config.limits.connectionsMax
+        let needed = rlim_t(config.limits.connectionsMax + Coordinator.descriptorsReserved)
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < needed else { return }
+        var raised = limit
+        raised.rlim_cur = min(needed, limit.rlim_max)
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        if limit.rlim_cur < needed {
+            peersMax = max(1, Int(limit.rlim_cur) - Coordinator.descriptorsReserved)
+            log("warning: the descriptor limit is \(limit.rlim_cur) (hard \(limit.rlim_max)); --max-connections \(config.limits.connectionsMax) needs \(needed), so at most \(peersMax) peers are accepted. Raise LimitNOFILE (ulimit -n) or lower --max-connections")
+        }
+    }
+
+    /// Refusals since the last log line about them (one line per `Listener.errorLogIntervalMs`).
+    private var refusalsUnlogged = 0
+    private var lastRefusalLogMs: UInt64?
 
     private var signalSources: [DispatchSourceSignal] = []
 
@@ -523,9 +567,14 @@ public final class Coordinator: @unchecked Sendable {
     // MARK: - Connections
 
     private func accept(_ socket: Socket) {
-        guard sessions.count < config.limits.connectionsMax else {
+        guard sessions.count < peersMax else {
             status.connectionsRejected += 1
-            log("refused \(socket.peer): connectionsMax (\(config.limits.connectionsMax)) reached")
+            refusalsUnlogged += 1
+            if lastRefusalLogMs.map({ loop.nowMs - $0 >= Listener.errorLogIntervalMs }) ?? true {
+                log("refused \(socket.peer)\(refusalsUnlogged > 1 ? " and \(refusalsUnlogged - 1) more since the last report" : ""): \(peersMax) peer connections open (connectionsMax \(config.limits.connectionsMax), descriptor limit)")
+                lastRefusalLogMs = loop.nowMs
+                refusalsUnlogged = 0
+            }
             if let frame = try? WireMessage.reject(Reject(code: .tooManyPeers, reason: "too many connections")).encode() {
                 _ = frame.withUnsafeBytes { try? socket.write($0) }
             }
@@ -543,8 +592,9 @@ public final class Coordinator: @unchecked Sendable {
         loop.register(connection)
     }
 
-    private func received(_ bytes: ArraySlice<UInt8>, on session: PeerSession) {
-        bytes.withUnsafeBytes { session.decoder.feed($0) }
+    private func received(_ bytes: UnsafeRawBufferPointer, on session: PeerSession) {
+        session.decoder.feed(bytes)
+        if session.isAuthenticated { session.refillInflation(now: loop.nowMs, limits: config.limits) }
         // Before it has proved anything, a peer may not make us hold more than a handshake's bytes.
         if !session.isAuthenticated, session.decoder.bufferedByteCount > config.limits.handshakeBytesMax {
             refuse(session, code: .malformed,
@@ -556,7 +606,8 @@ public final class Coordinator: @unchecked Sendable {
             do {
                 message = try session.decoder.next()
             } catch {
-                refuse(session, code: .malformed, reason: "\(error)")
+                // 1 for another protocol, 2 for another version (the worker stops on those), 4 otherwise.
+                refuse(session, code: (error as? WireError)?.rejectCode ?? .malformed, reason: "\(error)")
                 return
             }
             guard let message else { return }
@@ -619,6 +670,9 @@ public final class Coordinator: @unchecked Sendable {
                 frameBytesMax: UInt32(config.wire.frameBytesMax),
                 unitsInFlightMax: UInt32(config.scheduler.creditsPerWorkerMax),
                 modelChunkBytes: UInt32(config.limits.modelChunkBytes), proof: proof)))
+            // Compressed frames only from a peer that proved it holds the token, and then at a bounded rate.
+            session.inflationRefilledMs = loop.nowMs
+            session.decoder.inflationBytesAllowed = config.limits.inflatedBytesBurstMax
             if hello.role == .statusClient {
                 session.state = .statusClient
                 return
@@ -832,6 +886,8 @@ public final class Coordinator: @unchecked Sendable {
             return HTTPResponse(status: 200, contentType: "application/json", body: snapshot().json())
         case "/metrics":
             return HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: Array(snapshot().prometheus().utf8))
+        case "/healthz":
+            return .text(200, "ok\n")
         case "/", "/index.html":
             return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(snapshot().htmlPage().utf8))
         default:
@@ -861,13 +917,27 @@ final class PeerSession {
     var leasesReceived = 0
     var recent: [(ms: UInt64, windows: Int)] = []
 
+    /// When `decoder.inflationBytesAllowed` was last topped up.
+    var inflationRefilledMs: UInt64 = 0
+
     init(id: UInt64, connection: ByteConnection, limits: WireLimits, deadline: UInt64, connectedMs: UInt64) {
         self.id = id; self.connection = connection; self.wire = limits
         self.decoder = FrameDecoder(limits: limits)
+        // Before authentication nothing may make us inflate: a 2 KB zstd frame can declare 60 MiB.
+        decoder.inflationBytesAllowed = 0
         self.handshakeDeadline = deadline; self.connectedMs = connectedMs
     }
 
     var isAuthenticated: Bool { state == .worker || state == .statusClient }
+
+    /// Tops up what zstd frames may inflate to: `inflatedBytesPerSecondMax`, at most `inflatedBytesBurstMax` banked.
+    func refillInflation(now: UInt64, limits: ClusterLimits) {
+        let elapsed = now - inflationRefilledMs
+        guard elapsed > 0, let allowed = decoder.inflationBytesAllowed else { return }
+        inflationRefilledMs = now
+        let earned = Int(min(elapsed, 60_000)) * limits.inflatedBytesPerSecondMax / 1000
+        decoder.inflationBytesAllowed = min(limits.inflatedBytesBurstMax, allowed + earned)
+    }
 
     var describe: String { "#\(id) \(hello?.name ?? "?") (\(connection.peer))" }
 

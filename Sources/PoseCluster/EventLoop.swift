@@ -28,10 +28,16 @@ func wallSeconds() -> Double { Date().timeIntervalSince1970 }
 /// Something the loop polls. Called on the loop thread only.
 public protocol LoopSource: AnyObject {
     var fd: Int32 { get }
+    /// Whether to poll for reading now (a listener out of descriptors pauses).
+    var wantsRead: Bool { get }
     /// Whether the source has bytes waiting to go out (adds POLLOUT).
     var wantsWrite: Bool { get }
     func readable()
     func writable()
+}
+
+extension LoopSource {
+    public var wantsRead: Bool { true }
 }
 
 public final class EventLoop: @unchecked Sendable {
@@ -45,6 +51,12 @@ public final class EventLoop: @unchecked Sendable {
     private var stopping = false
     /// Upper bound of one poll wait, so timers fire on time even when they were added late.
     public static let pollWaitMaxMs: Int32 = 50
+    /// Bytes one read may take. Every connection of the loop reads into this one buffer (the
+    /// loop is one thread), so an idle connection holds no read buffer of its own: 1,000 idle
+    /// sockets used to hold 256 KiB each.
+    public static let readBufferBytes = 256 * 1024
+    /// The shared read buffer; its bytes are valid only during an `onBytes` call.
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EventLoop.readBufferBytes, alignment: 16)
 
     public init(clock: any Clock = MonotonicClock()) {
         self.clock = clock
@@ -60,6 +72,7 @@ public final class EventLoop: @unchecked Sendable {
 
     deinit {
         close(wakeRead); close(wakeWrite)
+        readBuffer.deallocate()
     }
 
     public var nowMs: UInt64 { clock.nowMs }
@@ -100,7 +113,7 @@ public final class EventLoop: @unchecked Sendable {
             var fds: [pollfd] = [pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
             fds.reserveCapacity(sources.count + 1)
             for (fd, source) in sources {
-                var events = Int16(POLLIN)
+                var events = source.wantsRead ? Int16(POLLIN) : 0
                 if source.wantsWrite { events |= Int16(POLLOUT) }
                 fds.append(pollfd(fd: fd, events: events, revents: 0))
             }
@@ -135,17 +148,36 @@ public final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A listening socket on a loop: accepts every pending connection and hands it on.
+/// A listening socket on a loop: accepts every pending connection and hands it on. Out of
+/// descriptors (EMFILE, ENFILE) it sheds one pending connection with a spare descriptor (the peer
+/// sees a close, not a hang), stops polling for `descriptorBackoffMs`, and logs once per
+/// `errorLogIntervalMs` with a count, instead of spinning on an accept that cannot succeed.
 public final class Listener: LoopSource {
+    public static let descriptorBackoffMs: UInt64 = 250
+    public static let errorLogIntervalMs: UInt64 = 5_000
+
     public let socket: Socket
     private let onAccept: (Socket) -> Void
-    private let onError: (SocketError) -> Void
+    private let onError: (String) -> Void
+    private let clock: any Clock
+    private var pausedUntilMs: UInt64 = 0
+    /// Kept open to be closed when descriptors run out, so one pending connection can be accepted and shed.
+    private var spare: Int32 = -1
+    private var errorsSinceLog = 0
+    private var lastLogMs: UInt64?
+    /// Accept errors so far (tests and status read it).
+    public private(set) var acceptErrors = 0
 
-    public init(socket: Socket, onAccept: @escaping (Socket) -> Void, onError: @escaping (SocketError) -> Void) {
-        self.socket = socket; self.onAccept = onAccept; self.onError = onError
+    public init(socket: Socket, clock: any Clock = MonotonicClock(), onAccept: @escaping (Socket) -> Void,
+                onError: @escaping (String) -> Void) {
+        self.socket = socket; self.clock = clock; self.onAccept = onAccept; self.onError = onError
+        spare = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
+    deinit { if spare >= 0 { close(spare) } }
+
     public var fd: Int32 { socket.fd }
+    public var wantsRead: Bool { clock.nowMs >= pausedUntilMs }
     public var wantsWrite: Bool { false }
     public func writable() {}
 
@@ -156,12 +188,38 @@ public final class Listener: LoopSource {
                 guard let client = try socket.accept() else { return }
                 onAccept(client)
             } catch let error as SocketError {
-                onError(error)
+                acceptErrors += 1
+                if error.code == EMFILE || error.code == ENFILE { shedOne() }
+                report(error)
                 return
             } catch {
                 return
             }
         }
+    }
+
+    private func shedOne() {
+        let now = clock.nowMs
+        pausedUntilMs = now + Listener.descriptorBackoffMs
+        guard spare >= 0 else { return }
+        close(spare)
+        spare = -1
+        if let client = try? socket.accept() { client.close() }
+        spare = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    private func report(_ error: SocketError) {
+        let now = clock.nowMs
+        errorsSinceLog += 1
+        if let last = lastLogMs, now - last < Listener.errorLogIntervalMs { return }
+        lastLogMs = now
+        var line = "\(error)"
+        if errorsSinceLog > 1 { line += " (\(errorsSinceLog) times since the last report)" }
+        if error.code == EMFILE || error.code == ENFILE {
+            line += "; out of descriptors: accepts pause \(Listener.descriptorBackoffMs) ms at a time and one waiting connection is closed each time. Raise LimitNOFILE (ulimit -n) or lower --max-connections"
+        }
+        errorsSinceLog = 0
+        onError(line)
     }
 }
 
@@ -177,7 +235,8 @@ public final class ByteConnection: LoopSource {
     /// Most bytes allowed to wait in the send queue; beyond it the peer is not reading and is dropped.
     public let outboundBytesMax: Int
     public private(set) var isClosed = false
-    public var onBytes: (ArraySlice<UInt8>) -> Void = { _ in }
+    /// Bytes just read; they live in the loop's shared buffer and are valid only during the call.
+    public var onBytes: (UnsafeRawBufferPointer) -> Void = { _ in }
     public var onClose: (String) -> Void = { _ in }
     /// Called after a write leaves fewer than `sendQueueLowBytes` queued (for streaming large replies).
     public var onSendQueueLow: (() -> Void)?
@@ -187,11 +246,12 @@ public final class ByteConnection: LoopSource {
     private var closeWhenFlushed: String?
     public private(set) var bytesReceived: UInt64 = 0
     public private(set) var bytesSent: UInt64 = 0
-    private var readBuffer: [UInt8]
+    /// Most bytes one read takes (at most the loop's shared buffer).
+    private let readChunkBytes: Int
 
-    public init(socket: Socket, loop: EventLoop, outboundBytesMax: Int, readChunkBytes: Int = 256 * 1024) {
+    public init(socket: Socket, loop: EventLoop, outboundBytesMax: Int, readChunkBytes: Int = EventLoop.readBufferBytes) {
         self.socket = socket; self.fd = socket.fd; self.loop = loop; self.outboundBytesMax = outboundBytesMax
-        self.readBuffer = [UInt8](repeating: 0, count: readChunkBytes)
+        self.readChunkBytes = min(readChunkBytes, EventLoop.readBufferBytes)
     }
 
     public var peer: String { socket.peer }
@@ -202,8 +262,9 @@ public final class ByteConnection: LoopSource {
         for _ in 0..<8 {
             guard !isClosed else { return }
             let result: Socket.ReadResult
+            let buffer = UnsafeMutableRawBufferPointer(rebasing: loop.readBuffer[0..<readChunkBytes])
             do {
-                result = try readBuffer.withUnsafeMutableBytes { try socket.read(into: $0) }
+                result = try socket.read(into: buffer)
             } catch {
                 close(reason: "\(error)")
                 return
@@ -211,8 +272,8 @@ public final class ByteConnection: LoopSource {
             switch result {
             case .bytes(let count):
                 bytesReceived += UInt64(count)
-                onBytes(readBuffer[0..<count])
-                if count < readBuffer.count { return }
+                onBytes(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                if count < readChunkBytes { return }
             case .wouldBlock:
                 return
             case .closed:

@@ -196,13 +196,21 @@ public final class Worker: @unchecked Sendable {
         if let connection { send(.reject(Reject(code: .malformed, reason: String(reason.prefix(1000))))); connection.closeAfterFlush(reason: reason) }
     }
 
-    private func received(_ bytes: ArraySlice<UInt8>, generation thisGeneration: UInt64) {
+    private func received(_ bytes: UnsafeRawBufferPointer, generation thisGeneration: UInt64) {
         guard thisGeneration == generation else { return }
         lastHeardMs = loop.nowMs
-        bytes.withUnsafeBytes { decoder.feed($0) }
+        decoder.feed(bytes)
         while let connection = self.connection, !connection.isClosed, thisGeneration == generation {
             let message: WireMessage?
             do { message = try decoder.next() } catch {
+                if let wire = error as? WireError, wire.rejectCode == .versionMismatch || wire.rejectCode == .badMagic {
+                    // Another version or not a coordinator at all: reconnecting cannot fix it.
+                    log("cannot work with \(config.coordinator): \(wire)")
+                    send(.reject(Reject(code: wire.rejectCode, reason: String("\(wire)".prefix(1000)))))
+                    exitCode = 1
+                    finish()
+                    return
+                }
                 protocolError("bad frame from the coordinator: \(error)")
                 return
             }
@@ -215,8 +223,8 @@ public final class Worker: @unchecked Sendable {
         switch (state, message) {
         case (_, .reject(let reject)):
             log("the coordinator refused us: \(reject.code): \(reject.reason)")
-            if reject.code == .authenticationFailed || reject.code == .versionMismatch {
-                // Retrying cannot fix a wrong token or version.
+            if reject.code == .authenticationFailed || reject.code == .versionMismatch || reject.code == .badMagic {
+                // Retrying cannot fix a wrong token, another protocol version or another protocol.
                 exitCode = 1
                 finish()
             } else {

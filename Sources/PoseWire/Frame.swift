@@ -110,6 +110,11 @@ public struct FrameDecoder: Sendable {
     }
 
     public let limits: WireLimits
+    /// Most bytes compressed frames may still inflate to, checked against a frame's declared
+    /// size before anything is allocated, and spent as frames are inflated. nil: no budget
+    /// (only `frameBytesMax` per frame); 0: compressed frames are refused (a peer that has not
+    /// authenticated). The owner tops it up to bound inflation per second.
+    public var inflationBytesAllowed: Int?
     public private(set) var state: State = .readingHeader
     private var buffer: [UInt8] = []
     /// Bytes of `buffer` before this index are consumed; compacted now and then.
@@ -160,8 +165,11 @@ public struct FrameDecoder: Sendable {
                 compact()
                 state = .readingHeader
                 if frameFlags.contains(.zstd) {
+                    if inflationBytesAllowed == 0 { return fail(.compressionNotAllowed(type: type)) }
                     do {
-                        payload = try Zstd.decompress(payload, what: "frame payload (type \(type))", max: limits.frameBytesMax)
+                        let most = min(limits.frameBytesMax, inflationBytesAllowed ?? Int.max)
+                        payload = try Zstd.decompress(payload, what: "frame payload (type \(type))", max: most)
+                        if let allowed = inflationBytesAllowed { inflationBytesAllowed = allowed - payload.count }
                     } catch let error as WireError {
                         return fail(error)
                     } catch {

@@ -18,6 +18,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownMessageType(UInt8)
     /// A zstd payload declares (or would need) more bytes than allowed, or does not declare its size.
     case decompressedTooLarge(what: String, declared: UInt64?, max: Int)
+    /// A compressed frame from a peer that may not send one now (before authentication).
+    case compressionNotAllowed(type: UInt8)
     /// zstd refused the bytes, or they decompress to another size than declared.
     case decompressionFailed(what: String, reason: String)
     /// The payload ends before a field does.
@@ -52,6 +54,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .decompressedTooLarge(let what, let declared, let max):
             if let declared { return "\(what) decompresses to \(declared) bytes, more than the limit (\(max))" }
             return "\(what) is zstd data that does not declare its decompressed size (limit \(max))"
+        case .compressionNotAllowed(let type):
+            return "a compressed frame (type \(type)) before the handshake is done; compression is allowed only after authentication"
         case .decompressionFailed(let what, let reason):
             return "\(what) could not be decompressed: \(reason)"
         case .truncated(let message, let field, let needed, let remaining):

@@ -11,7 +11,8 @@ enum ServeCommand {
         .required("--archive", "DIR", "the archive: a folder of videos (or images/val/VIDEO/ frame folders)"),
         .required("--out", "DIR", "where the per-video .json files and _posecluster/job.json go"),
         .option("--listen", "HOST:PORT", "where workers connect", default: "127.0.0.1:7700"),
-        .option("--http", "HOST:PORT", "serve the status page, /status and /metrics there", default: "none"),
+        .option("--http", "HOST:PORT", "serve the status page, /status and /metrics there (off loopback they need the token)", default: "none"),
+        .flag("--metrics-public", "serve /metrics without the token on a non-loopback --http address"),
         .option("--weights", "FILE", "FTP-Pose weights (.safetensors), sent to workers", default: "none: random 'demo' weights, meaningless keypoints"),
         .option("--token-file", "FILE", "shared secret workers must prove (or POSECLUSTER_TOKEN)", default: "none: any worker may join"),
         .option("--state", "DIR", "journal of finished units; restart with the same arguments to resume", default: "OUT/.posecoord-state"),
@@ -35,6 +36,7 @@ enum ServeCommand {
         let out = try arguments.required("--out")
         let listen = try arguments.endpoint("--listen", orDefault: true)!
         let http = try arguments.endpoint("--http")
+        let metricsPublic = arguments.flag("--metrics-public")
         let weights = try arguments.option("--weights")
         let tokenFile = try arguments.option("--token-file")
         let state = try arguments.option("--state") ?? (out + "/.posecoord-state")
@@ -66,6 +68,7 @@ enum ServeCommand {
         coordinatorConfig.scheduler.attemptsMax = attempts
         coordinatorConfig.scheduler.unitsQueuedMax = unitsAhead
         coordinatorConfig.producerLanes = producers
+        coordinatorConfig.metricsPublic = metricsPublic
         coordinatorConfig.limits.heartbeatIntervalMs = heartbeatMs
         coordinatorConfig.limits.peerSilenceMaxMs = max(coordinatorConfig.limits.peerSilenceMaxMs, 3 * heartbeatMs)
         FileHandleOutput.detail("serve: archive \(archive), out \(out), state \(state), listen \(listen)" + (http.map { ", http \($0)" } ?? "")

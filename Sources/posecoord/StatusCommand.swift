@@ -11,6 +11,7 @@ enum StatusCommand {
                                   positionals: "[HOST:PORT]", options: [
         .flag("--json", "print the /status JSON as it came"),
         .option("--watch", "SECONDS", "print again every SECONDS (only when something changed)", default: "0: once"),
+        .option("--token-file", "FILE", "the cluster token, which a non-loopback status page needs (or POSECLUSTER_TOKEN)", default: "none"),
     ], notes: """
     HOST:PORT is the coordinator's --http address; without it, the environment variable
     \(addressVariable) is used.
@@ -20,19 +21,26 @@ enum StatusCommand {
         let json = arguments.flag("--json")
         let watch = try arguments.double("--watch", default: 0)
         guard watch >= 0 else { throw UsageError("--watch must be a number of seconds, got \(watch)") }
+        let tokenFile = try arguments.option("--token-file")
         let given = arguments.positional()
         try arguments.finish()
         guard let address = given ?? ProcessInfo.processInfo.environment[addressVariable] else {
             throw UsageError("missing HOST:PORT (the coordinator's --http address), and \(addressVariable) is not set")
         }
         let endpoint = try Endpoint(argument: address, option: given == nil ? addressVariable : "HOST:PORT")
+        // A status page on a non-loopback address wants the cluster token.
+        let token = try ClusterToken.load(file: tokenFile, environment: ProcessInfo.processInfo.environment)
         var printed: String?
         while true {
             let response: (status: Int, body: [UInt8])
             do {
-                response = try HTTPClient.get(endpoint, path: "/status")
+                response = try HTTPClient.get(endpoint, path: "/status", token: token)
             } catch {
                 FileHandleOutput.error("posecoord status: cannot reach \(endpoint) (\(error)); is it the coordinator's --http address?")
+                return 1
+            }
+            if response.status == 401 {
+                FileHandleOutput.error("posecoord status: \(endpoint) wants the cluster token: pass --token-file or set \(ClusterToken.environmentVariable)")
                 return 1
             }
             guard response.status == 200 else {

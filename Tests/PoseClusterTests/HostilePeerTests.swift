@@ -170,3 +170,133 @@ extension HostilePeerTests {
         XCTAssertGreaterThan(scoresSeen, 0, "the outputs should hold predictions")
     }
 }
+
+extension HostilePeerTests {
+    func residentMegabytes(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1024
+    }
+
+    /// Issue 8.4: a 2 KB zstd frame declaring 60 MiB made the loop inflate it before authentication.
+    /// Now compressed frames are refused before authentication, and bounded per second after it.
+    func testCompressedFramesAreRefusedBeforeAuthenticationAndBoundedAfter() throws {
+        let archive = try makeArchive()
+        let served = try serve(archive: archive, out: directory + "/out")
+        let bomb = WireTestClient.bomb(inflatedBytes: 60 << 20)
+        XCTAssertLessThan(bomb.count, 4096, "the bomb is small on the wire")
+        for _ in 0..<5 {
+            let client = try WireTestClient(served.endpoint)
+            client.sendRaw(bomb)
+            guard case .message(.reject(let reject)) = client.receive() else { return XCTFail("a REJECT for a compressed frame before authentication") }
+            XCTAssertEqual(reject.code, .malformed)
+            XCTAssertTrue(reject.reason.contains("compressed frame"), reject.reason)
+        }
+        // Authenticated: a frame inflating past inflatedBytesBurstMax (16 MiB) closes the session.
+        let client = try authenticated(served)
+        client.sendRaw(WireTestClient.bomb(type: .heartbeat, inflatedBytes: 60 << 20))
+        XCTAssertTrue(client.waitClosed())
+        XCTAssertTrue(served.child.output.contains("more than the limit"), served.child.output)
+        finishWithAWorker(served)
+    }
+
+    /// Issue 8.5: each idle connection before authentication held a 256 KiB read buffer (1,000 idle
+    /// sockets: about 250 MB, kept after they closed). Reads now share one buffer per loop.
+    func testIdleConnectionsDoNotHoldReadBuffers() throws {
+        let archive = try makeArchive()
+        let served = try serve(archive: archive, out: directory + "/out", extra: ["--handshake-timeout-ms", "60000"])
+        let before = try XCTUnwrap(residentMegabytes(served.child.pid))
+        var clients: [WireTestClient] = []
+        for _ in 0..<1000 {
+            let client = try WireTestClient(served.endpoint)
+            client.sendRaw([0, 0, 0])   // a third of a header: the coordinator reads, then waits
+            clients.append(client)
+        }
+        usleep(1_000_000)   // the coordinator has accepted and read them all (the listener takes 64 per round)
+        XCTAssertTrue(served.child.isRunning)
+        let idle = try XCTUnwrap(residentMegabytes(served.child.pid))
+        clients.removeAll()
+        usleep(500_000)
+        let after = try XCTUnwrap(residentMegabytes(served.child.pid))
+        print("idle connections: RSS \(before) MB before, \(idle) MB with 1000 idle, \(after) MB after they closed")
+        XCTAssertLessThan(idle - before, 64, "1000 idle connections must not cost 256 KiB each")
+        XCTAssertLessThan(after - before, 64)
+        finishWithAWorker(served)
+    }
+
+    /// Issue 8.6: under `ulimit -n 256`, 600 idle connections made the listener spin on EMFILE
+    /// (169,460 log lines in 7 s, 75% CPU). Now peers are capped below the descriptor limit (the
+    /// journal, decoders and status page keep theirs), refusals are logged once per interval, and
+    /// a listener that meets EMFILE anyway pauses (ListenerTests).
+    func testOutOfDescriptorsTheListenerBacksOffAndLogsOnce() throws {
+        let archive = try makeArchive()
+        try String(decoding: token, as: UTF8.self).write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let port = try freePort(), httpPort = try freePort()
+        let command = "ulimit -n 256 && exec \"$0\" \"$@\""
+        let coordinator = try ChildProcess(name: "coordinator-ulimit", executable: "/bin/sh",
+                                           arguments: ["-c", command, try binary("posecoord"), "serve", "--archive", archive,
+                                                       "--out", directory + "/out", "--token-file", tokenFile,
+                                                       "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)",
+                                                       "--handshake-timeout-ms", "60000", "--unit-size", "2"],
+                                           logDirectory: directory)
+        children.append(coordinator)
+        waitUntil(timeout: 60, "the coordinator to answer /status") { status(httpPort: httpPort) != nil || !coordinator.isRunning }
+        var clients: [WireTestClient] = []
+        for _ in 0..<600 {
+            guard let client = try? WireTestClient(Endpoint(host: "127.0.0.1", port: port), timeoutMs: 500) else { continue }
+            clients.append(client)
+        }
+        usleep(3_000_000)
+        XCTAssertNotNil(status(httpPort: httpPort), "the status page keeps its descriptors during the flood")
+        let output = coordinator.output
+        let lines = output.split(separator: "\n")
+        let acceptErrors = lines.filter { $0.contains("Too many open files") }.count
+        let refusals = lines.filter { $0.contains("refused 127.0.0.1") }.count
+        print("600 connections under ulimit -n 256: \(acceptErrors) accept error lines, \(refusals) refusal lines in about 3 s")
+        XCTAssertEqual(acceptErrors, 0, "peers must never use up the descriptors:\n\(output.suffix(2000))")
+        XCTAssertGreaterThan(refusals, 0, "the test should fill the peer cap:\n\(output.suffix(2000))")
+        XCTAssertLessThanOrEqual(refusals, 2, "one line per interval:\n\(output.suffix(2000))")
+        XCTAssertTrue(output.contains("the descriptor limit is 256"), String(output.suffix(2000)))
+        XCTAssertTrue(output.contains("at most 128 peers are accepted"), String(output.suffix(2000)))
+        XCTAssertTrue(coordinator.isRunning)
+        clients.removeAll()
+        waitUntil(timeout: 10, "/status once the idle connections are gone") { status(httpPort: httpPort) != nil }
+    }
+
+    /// Issue 8.10: REJECT codes follow docs/PROTOCOL.md (1 bad magic, 2 version), and a worker that
+    /// meets another protocol version stops with a clear message instead of reconnecting forever.
+    func testRejectCodesAndAWorkerOfAnotherVersionStops() throws {
+        let archive = try makeArchive()
+        let served = try serve(archive: archive, out: directory + "/out")
+        let nonce = [UInt8](repeating: 1, count: WireProtocol.nonceByteCount)
+        let newer = try WireTestClient(served.endpoint)
+        let other = WireProtocol.version + 1
+        newer.send(.hello(Hello(protocolVersion: other, role: .worker, name: "newer", threads: 1, cachedModel: nil, capabilities: .all, nonce: nonce)))
+        guard case .message(.reject(let versionReject)) = newer.receive() else { return XCTFail("a REJECT for another version") }
+        XCTAssertEqual(versionReject.code, .versionMismatch)
+        XCTAssertEqual(versionReject.code.rawValue, 2)
+        XCTAssertTrue(versionReject.reason.contains("version \(other)"), versionReject.reason)
+
+        var payload = try WireMessage.hello(Hello(role: .worker, name: "alien", threads: 1, cachedModel: nil, capabilities: .all, nonce: nonce)).encodePayload()
+        payload[0] ^= 0xFF
+        let alien = try WireTestClient(served.endpoint)
+        alien.sendRaw(try Frame.encode(type: MessageType.hello.rawValue, flags: [], payload: payload))
+        guard case .message(.reject(let magicReject)) = alien.receive() else { return XCTFail("a REJECT for a bad magic") }
+        XCTAssertEqual(magicReject.code.rawValue, 1)
+
+        // A fake coordinator of another version: the real worker must stop, not reconnect forever.
+        let listener = try Socket.listen(on: Endpoint(host: "127.0.0.1", port: 0))
+        defer { listener.close() }
+        let worker = try start("worker-v1", "poseworker", ["join", "127.0.0.1:\(listener.localPort)", "--threads", "1", "--null-model",
+                                                            "--cache", directory + "/cache-v1", "--name", "v1"])
+        var accepted: Socket?
+        waitUntil(timeout: 20, "the worker to connect") { accepted = try? listener.accept(); return accepted != nil }
+        let fake = WireTestClient(accepted: try XCTUnwrap(accepted))
+        guard case .message(.hello) = fake.receive() else { return XCTFail("a HELLO from the worker") }
+        fake.send(.challenge(Challenge(protocolVersion: other, nonce: nonce, authRequired: false)))
+        XCTAssertEqual(worker.wait(timeout: 20), 1, "the worker should stop:\n\(worker.output)")
+        XCTAssertTrue(worker.output.contains("protocol version mismatch: the peer speaks version \(other)"), worker.output)
+        finishWithAWorker(served)
+    }
+}

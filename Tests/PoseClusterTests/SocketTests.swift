@@ -31,4 +31,54 @@ final class SocketTests: XCTestCase {
         let huge = try HTTPClient.get(endpoint, path: "/" + String(repeating: "a", count: HTTPServer.requestBytesMax + 10))
         XCTAssertEqual(huge.status, 431)
     }
+
+    /// Issue 8.13: 64 idle sockets locked /status out for about 12 s. Now an idle connection is closed
+    /// after requestTimeoutMs, and the oldest idle one makes room for a new connection at the cap.
+    func testIdleHTTPConnectionsCannotLockThePageOut() throws {
+        let loop = EventLoop()
+        let server = try HTTPServer(endpoint: Endpoint(host: "127.0.0.1", port: 0), loop: loop, log: { _ in }) { _ in .text(200, "ok\n") }
+        let thread = Thread { loop.run() }
+        thread.start()
+        defer { loop.stop() }
+        let endpoint = Endpoint(host: "127.0.0.1", port: server.port)
+        var idle: [Socket] = []
+        for _ in 0..<(HTTPServer.connectionsMax + 16) { idle.append(try Socket.connect(to: endpoint, timeoutMs: 2_000)) }
+        defer { idle.forEach { $0.close() } }
+        usleep(200_000)
+        // Well inside requestTimeoutMs: room is made by closing the oldest idle connection.
+        let started = Date()
+        XCTAssertEqual(try HTTPClient.get(endpoint, path: "/status", timeoutMs: 2_000).status, 200)
+        print("/status behind \(idle.count) idle sockets answered in \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+        XCTAssertGreaterThan(server.idleClosed, 0)
+        // And every idle socket is closed by the server once requestTimeoutMs has passed.
+        usleep(useconds_t(HTTPServer.requestTimeoutMs * 1000 + 500_000))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let closed = idle.filter { socket in
+            (try? buffer.withUnsafeMutableBytes { try socket.read(into: $0) }) == .closed
+        }.count
+        XCTAssertEqual(closed, idle.count, "idle HTTP connections are closed after requestTimeoutMs")
+    }
+
+    /// Issue 8.13: off loopback the page needs the cluster token (Bearer); /metrics only where opened.
+    func testStatusPagesNeedTheTokenWhereTheAccessSaysSo() throws {
+        let token = Array("correct horse battery staple".utf8)
+        for metricsOpen in [false, true] {
+            let loop = EventLoop()
+            let access = HTTPAccess(token: token, openPaths: metricsOpen ? ["/healthz", "/metrics"] : ["/healthz"])
+            let server = try HTTPServer(endpoint: Endpoint(host: "127.0.0.1", port: 0), loop: loop, access: access, log: { _ in }) { _ in .text(200, "ok\n") }
+            let thread = Thread { loop.run() }
+            thread.start()
+            defer { loop.stop() }
+            let endpoint = Endpoint(host: "127.0.0.1", port: server.port)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/status").status, 401)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/").status, 401)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/status", token: Array("wrong token!".utf8)).status, 401)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/status", token: token).status, 200)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/healthz").status, 200)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/metrics").status, metricsOpen ? 200 : 401)
+            XCTAssertEqual(try HTTPClient.get(endpoint, path: "/metrics", token: token).status, 200)
+        }
+        XCTAssertTrue(HTTPAccess.open.allows(path: "/status", authorization: nil))
+        XCTAssertTrue(HTTPAccess(token: token, openPaths: []).allows(path: "/status", authorization: "bearer  correct horse battery staple "))
+    }
 }

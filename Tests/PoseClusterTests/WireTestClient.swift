@@ -5,7 +5,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import PoseWire
+@testable import PoseWire
 @testable import PoseCluster
 
 final class WireTestClient {
@@ -15,6 +15,11 @@ final class WireTestClient {
 
     init(_ endpoint: Endpoint, timeoutMs: Int = 2_000) throws {
         socket = try Socket.connect(to: endpoint, timeoutMs: timeoutMs)
+    }
+
+    /// The accepted end of a connection (a fake coordinator in a test).
+    init(accepted socket: Socket) {
+        self.socket = socket
     }
 
     deinit { socket.close() }
@@ -35,9 +40,11 @@ final class WireTestClient {
         return offset == bytes.count
     }
 
+    /// Sends `message`; false if it does not encode (some insane values the encoder refuses) or the peer is gone.
     @discardableResult
     func send(_ message: WireMessage) -> Bool {
-        sendRaw(try! message.encode())
+        guard let frame = try? message.encode() else { return false }
+        return sendRaw(frame)
     }
 
     enum Received: Equatable {
@@ -128,4 +135,12 @@ final class WireTestClient {
 struct WireTestClientError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension WireTestClient {
+    /// A frame of `type` whose zstd payload declares `inflatedBytes` (zeros): a decompression bomb.
+    static func bomb(type: MessageType = .hello, inflatedBytes: Int) -> [UInt8] {
+        let compressed = Zstd.compress([UInt8](repeating: 0, count: inflatedBytes), level: 19)
+        return try! Frame.encode(type: type.rawValue, flags: .zstd, payload: compressed)
+    }
 }

@@ -219,3 +219,40 @@ final class MagicTests: XCTestCase {
         XCTAssertEqual(Array(hello[4..<6]), [2, 0], "version 2, little-endian")
     }
 }
+
+final class InflationBudgetTests: XCTestCase {
+    /// A STATUS frame whose payload is zstd and inflates to about `bytes` bytes.
+    private func compressedStatus(_ bytes: Int) throws -> [UInt8] {
+        let frame = try WireMessage.status(StatusReport(json: String(repeating: " ", count: bytes))).encode(compression: .standard)
+        XCTAssertEqual(frame[5], FrameFlags.zstd.rawValue, "the sample must be compressed")
+        return frame
+    }
+
+    func testNoBudgetRefusesCompressedFramesAndABudgetIsSpentBeforeInflating() throws {
+        var closed = FrameDecoder()
+        closed.inflationBytesAllowed = 0
+        closed.feed(try compressedStatus(100_000))
+        XCTAssertThrowsError(try closed.next()) { error in
+            XCTAssertEqual(error as? WireError, .compressionNotAllowed(type: MessageType.status.rawValue))
+        }
+        // Uncompressed frames still pass with no budget (HELLO and AUTH are small).
+        var plain = FrameDecoder()
+        plain.inflationBytesAllowed = 0
+        plain.feed(try WireMessage.heartbeat(Heartbeat(sequence: 1)).encode())
+        XCTAssertEqual(try plain.next(), .heartbeat(Heartbeat(sequence: 1)))
+
+        var budgeted = FrameDecoder()
+        budgeted.inflationBytesAllowed = 250_000
+        budgeted.feed(try compressedStatus(100_000))
+        XCTAssertNotNil(try budgeted.next())
+        let left = try XCTUnwrap(budgeted.inflationBytesAllowed)
+        XCTAssertLessThan(left, 150_001)
+        XCTAssertGreaterThan(left, 149_000)
+        budgeted.feed(try compressedStatus(200_000))
+        XCTAssertThrowsError(try budgeted.next(), "a frame declaring more than what is left is refused before inflating") { error in
+            guard case .decompressedTooLarge(_, let declared?, let max)? = error as? WireError else { return XCTFail("\(error)") }
+            XCTAssertGreaterThan(Int(declared), max)
+            XCTAssertEqual(max, left)
+        }
+    }
+}
