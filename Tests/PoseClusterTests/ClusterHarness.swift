@@ -135,6 +135,14 @@ class ClusterTestCase: XCTestCase {
         return false
     }
 
+    /// Resident memory of a process in MiB (VmRSS), or nil when it is gone.
+    func residentMegabytes(_ pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kilobytes / 1024
+    }
+
     /// The coordinator's /status as JSON, or nil while it is not answering.
     func status(httpPort: UInt16) -> [String: Any]? {
         guard let response = try? HTTPClient.get(Endpoint(host: "127.0.0.1", port: httpPort), path: "/status", timeoutMs: 2000),

@@ -261,13 +261,6 @@ final class ClusterProcessTests: ClusterTestCase {
         return false
     }
 
-    private func residentMegabytes(_ pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-        return kilobytes / 1024
-    }
-
     // 6. A unit that crashes every worker is failed after the retry cap; the rest is written.
     func testPoisonUnitIsFailedAfterTheRetryCapAndReported() throws {
         let archive = try makeArchive()

@@ -172,13 +172,6 @@ extension HostilePeerTests {
 }
 
 extension HostilePeerTests {
-    func residentMegabytes(_ pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
-        return kilobytes / 1024
-    }
-
     /// Issue 8.4: a 2 KB zstd frame declaring 60 MiB made the loop inflate it before authentication.
     /// Now compressed frames are refused before authentication, and bounded per second after it.
     func testCompressedFramesAreRefusedBeforeAuthenticationAndBoundedAfter() throws {
