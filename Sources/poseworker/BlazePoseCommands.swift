@@ -86,7 +86,7 @@ enum BlazePoseCommands {
         print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f crops per CPU-second, %.1f GFLOPS per busy core (%.0f%% of %.0f)",
                      cpu * 1000, cpu / mean, Double(batch) / cpu, gflops, 100 * gflops / peakPerCore, peakPerCore))
         let perCrop = timings.totals.map { String(format: "%@ %.2f", $0.kind, $0.seconds / Double(iterations * batch) * 1000) }
-        print("  CPU ms per crop by op: " + perCrop.joined(separator: ", "))
+        print("  ms per crop by op (time inside each op, summed over threads): " + perCrop.joined(separator: ", "))
         print(String(format: "peak memory (maxrss): %.0f MiB", BenchPlatform.peakResidentMiB()))
         return 0
     }
