@@ -34,7 +34,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 
@@ -42,32 +41,22 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "train"))
 
 import ftp_pose  # noqa: E402
 import safetensors_io  # noqa: E402
 from configs import PRESETS, config_json, grid  # noqa: E402
 from ftp_pose import FTPPose, crop, crop_geometry, decode  # noqa: E402
+from data import iou, jittered_box, read_video  # noqa: E402  (ops/train: the same functions)
 
 FLIP_PAIRS = ((3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 SIGMA = 2.0
-DET_JITTER = 0.04  # per-edge std, as SyntheticArchive's detections
 
 
 # ---------------------------------------------------------------------------------------
 # Reading the archive
-
-
-def read_video(path):
-    """All frames of a video as uint8 [F, H, W, 3], decoded as the pipeline decodes them."""
-    probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height", "-of", "json", path], check=True, capture_output=True)
-    s = json.loads(probe.stdout)["streams"][0]
-    w, h = s["width"], s["height"]
-    raw = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-noautorotate", "-i", path, "-map", "0:v:0",
-                          "-vsync", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, h, w, 3)
 
 
 def read_truth(path, nframes):
@@ -125,26 +114,6 @@ def check_crop_tables(rng, image, out_h, out_w):
     if worst > 1e-9:
         raise SystemExit(f"fast crop differs from ftp_pose.crop by {worst} (> 1e-9)")
     return worst
-
-
-def jittered_box(rng, box, img_w, img_h):
-    """GT box -> a box like the synthetic detector's (4% per edge), clipped to the frame;
-    None if empty after clipping."""
-    x, y, w, h = box
-    x0, y0 = x + DET_JITTER * w * rng.normal(), y + DET_JITTER * h * rng.normal()
-    x1, y1 = x + w + DET_JITTER * w * rng.normal(), y + h + DET_JITTER * h * rng.normal()
-    x0, x1 = max(0.0, x0), min(float(img_w), x1)
-    y0, y1 = max(0.0, y0), min(float(img_h), y1)
-    if x1 - x0 < 1 or y1 - y0 < 1:
-        return None
-    return np.array([x0, y0, x1 - x0, y1 - y0])
-
-
-def iou(a, b):
-    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / (a[2] * a[3] + b[2] * b[3] - inter + 1e-12)
 
 
 def build_windows(archive, cfg, rng, negatives, log):

@@ -2,7 +2,7 @@
 and pseudo-labelled video, cropped as the Swift pipeline crops them (FTP-POSE.md section 1,
 ARCHIVE.md "Windows"), with TDMI-style augmentation applied identically to the T frames.
 
-Everything here is numpy (no torch): a sample is a pure function of (window, per-sample seed),
+Samples are made in numpy: a sample is a pure function of (window, per-sample seed),
 so the data order and the augmentation of a run are fixed by its seed and step, and a resumed
 run sees exactly the samples an uninterrupted one would.
 
@@ -18,6 +18,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+
+from ftp_pose import crop_geometry  # FTP-POSE.md section 1: centre and enlarged size
 
 J = 17
 # PoseTrack 2018 order (FTP-POSE.md section 6): nose, head_bottom, head_top, l/r ear,
@@ -329,18 +331,6 @@ def open_source(spec, seed=0, negatives=0.2, pseudo_min_score=0.5, pseudo_range=
 
 # ---------------------------------------------------------------------------------------
 # Geometry: the pipeline's crop, extended by scale and rotation for augmentation
-
-
-def crop_geometry(box, out_h, out_w):
-    """Centre and enlarged size of FTP-POSE.md section 1 (aspect fixed to out_w/out_h, x 1.25)."""
-    x, y, w, h = (float(v) for v in box)
-    cx, cy = x + w / 2, y + h / 2
-    a = out_w / out_h
-    if w > a * h:
-        h = w / a
-    else:
-        w = a * h
-    return cx, cy, 1.25 * w, 1.25 * h
 
 
 class Affine:
