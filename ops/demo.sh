@@ -7,12 +7,15 @@
 #   bash ops/demo.sh                          # 4 videos x 24 frames, 320x240, 2 workers
 #   DEMO_VIDEOS=10 DEMO_WORKERS=3 bash ops/demo.sh
 #   WEIGHTS=ftp_pose_s.safetensors bash ops/demo.sh
+#   bash ops/demo.sh --real                   # real footage (vtest.avi, HOG, BlazePose): ops/real/demo.sh
 #
 # The model is configs/models/demo-synth.safetensors: the small `demo` config trained on other
 # synthetic archives (docs/TRAINING.md). It knows synthetic people only; bring real weights
 # (WEIGHTS=...) for real videos.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Real footage instead (vtest.avi, HOG boxes, BlazePose): ops/real/demo.sh.
+if [ "${1:-}" = "--real" ]; then exec bash ops/real/demo.sh; fi
 export PATH="/opt/swift/usr/bin:$PATH"
 out="${DEMO_OUT:-$PWD/demo-out}"
 videos="${DEMO_VIDEOS:-4}"

@@ -26,5 +26,7 @@ fi
 echo "== training smoke test (ops/ci/train.sh)"
 BIN="$bin" bash ops/ci/train.sh
 bash ops/ci/blazepose.sh
+echo "== real footage: vtest.avi clip through posecoord run --detector hog (ops/ci/real-clip.sh)"
+BIN="$bin" bash ops/ci/real-clip.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing

@@ -39,6 +39,10 @@ public struct ArchiveOptions: Sendable, Equatable {
     /// Where COCO frame numbers (`image_id`, file names) start; nil: found per file
     /// (`DetectionSet.rebased`). MOT (1) and PoseTrack files fix their own.
     public var frameBase: FrameBase?
+    /// The built-in person detector for videos without a detection file; nil: such a video fails.
+    public var detector: BuiltInDetector?
+    /// Frames the built-in detector searches at once (threads); results do not depend on it.
+    public var detectorThreads: Int = 1
 
     public static let unitSizeMax = 256
     public static let trackerGapLimit = 100
@@ -60,6 +64,7 @@ public struct ArchiveOptions: Sendable, Equatable {
     public var planFingerprint: String {
         "unitSize=\(unitSize) threshold=\(detectionThreshold) gap=\(trackerGapMax) iou=\(trackerIoUMin) format=\(detectionFormat?.rawValue ?? "auto") detections=\(detections ?? "-")"
             + (frameBase.map { " frameBase=\($0.rawValue)" } ?? "")
+            + (detector.map { " detector=\($0.summary)" } ?? "")
     }
 }
 

@@ -227,7 +227,7 @@ public final class ArchiveRunner {
         }
         queue.cancel()
         producerDone.wait()
-        let stageSeconds = timings.asDictionary
+        let stageSeconds = timings.asDictionary.merging(plan.detectionSeconds) { a, _ in a }
 
         if let decodeFailure {
             var report = VideoReport.failed(entry, reason: "\(decodeFailure)")

@@ -70,3 +70,49 @@ public enum Tracker {
         return result
     }
 }
+
+extension Tracker {
+    /// Links detections made on every `every`-th frame (frames 0, N, 2N, ... and maybe the last),
+    /// counting the gap in detections rather than frames, then fills each track's frames between
+    /// its detections: boxes and scores linearly interpolated between two detections, the last
+    /// box held until the next detection would have been made. Returns the linked detections and
+    /// the carried ones (sorted by track, then frame).
+    public static func linkSampled(_ detections: [Detection], every: Int, frameCount: Int, gapMax: Int, iouMin: Double)
+        -> (linked: [TrackedDetection], carried: [TrackedDetection]) {
+        precondition(every >= 1, "linkSampled: every must be >= 1")
+        // Sample k is frame k * every (the last frame, if it is not a multiple, is the next sample).
+        func frame(ofSample k: Int) -> Int { min(k * every, frameCount - 1) }
+        let samples = detections.map { d -> Detection in
+            var s = d
+            s.frame = (d.frame + every - 1) / every
+            precondition(frame(ofSample: s.frame) == d.frame, "linkSampled: frame \(d.frame) is not a sampled frame")
+            return s
+        }
+        var linked = link(samples, gapMax: gapMax, iouMin: iouMin)
+        for i in linked.indices { linked[i].detection.frame = frame(ofSample: linked[i].detection.frame) }
+        var byTrack: [Int: [Detection]] = [:]
+        for item in linked { byTrack[item.trackID, default: []].append(item.detection) }
+        var carried: [TrackedDetection] = []
+        for trackID in byTrack.keys.sorted() {
+            let track = byTrack[trackID]!.sorted { $0.frame < $1.frame }
+            for (a, b) in zip(track, track.dropFirst()) where b.frame > a.frame + 1 {
+                let span = Double(b.frame - a.frame)
+                for frame in a.frame + 1..<b.frame {
+                    let t = Double(frame - a.frame) / span
+                    func mix(_ u: Double, _ v: Double) -> Double { u + (v - u) * t }
+                    let box = BoundingBox(x: mix(a.box.x, b.box.x), y: mix(a.box.y, b.box.y),
+                                          width: mix(a.box.width, b.box.width), height: mix(a.box.height, b.box.height))
+                    carried.append(TrackedDetection(detection: Detection(frame: frame, box: box, score: mix(a.score, b.score), trackID: nil), trackID: trackID))
+                }
+            }
+            let last = track[track.count - 1]
+            let holdEnd = min(frameCount - 1, last.frame + every - 1)
+            if holdEnd > last.frame {
+                for frame in last.frame + 1...holdEnd {
+                    carried.append(TrackedDetection(detection: Detection(frame: frame, box: last.box, score: last.score, trackID: nil), trackID: trackID))
+                }
+            }
+        }
+        return (linked, carried)
+    }
+}

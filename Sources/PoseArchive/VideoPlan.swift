@@ -41,7 +41,9 @@ public struct PlanCounts: Equatable, Sendable, Codable {
     public var scoresClamped = 0
     /// Boxes of other categories than person, left out when read.
     public var otherCategories = 0
-    /// Boxes kept: one window each.
+    /// Boxes the tracker carried over frames between the built-in detector's (one window each).
+    public var carried = 0
+    /// Boxes kept and carried: one window each.
     public var windows = 0
     public var tracks = 0
     public var units = 0
@@ -50,7 +52,7 @@ public struct PlanCounts: Equatable, Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case detections, belowThreshold = "below_threshold", emptyBoxes = "empty_boxes", outOfRange = "out_of_range"
         case invalidBoxes = "invalid_boxes", scoresClamped = "scores_clamped", otherCategories = "other_categories"
-        case windows, tracks, units
+        case windows, tracks, units, carried
     }
 }
 
@@ -64,6 +66,10 @@ public struct VideoPlan: Sendable {
     public let counts: PlanCounts
     /// What the job report and the log should say about this video's detections.
     public let warnings: [String]
+    /// Where the boxes came from (nil: given to the initializer by a caller).
+    public let detectorSource: DetectorSource?
+    /// Seconds the built-in detector spent: "detect" (HOG), "detect_decode" (reading frames).
+    public private(set) var detectionSeconds: [String: Double] = [:]
 
     public var windowCount: Int { counts.windows }
 
@@ -79,23 +85,33 @@ public struct VideoPlan: Sendable {
             info = source.info
             firstFrameNumber = source.files.first.flatMap { Int((($0 as NSString).lastPathComponent as NSString).deletingPathExtension) }
         }
-        guard let file = entry.detectionFile else {
-            throw ArchiveError(.noDetectionFile, path: entry.path, reason: "no detection file (looked for \(entry.detectionCandidates.joined(separator: ", ")))")
+        if let file = entry.detectionFile {
+            let read = try DetectionReader.read(file).rebased(chosen: options.frameBase, frameCount: info.frameCount, firstFrameNumber: firstFrameNumber)
+            try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: read, source: .file(file))
+        } else if let detector = options.detector {
+            let run = try PersonDetection.run(detector, entry: entry, info: info, threads: options.detectorThreads)
+            try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: run.detections, source: .builtIn(detector))
+            detectionSeconds = ["detect": run.detectSeconds, "detect_decode": run.decodeSeconds]
+        } else {
+            throw ArchiveError(.noDetectionFile, path: entry.path, reason: "no detection file (looked for \(entry.detectionCandidates.joined(separator: ", "))); --detector hog finds people without one")
         }
-        let read = try DetectionReader.read(file).rebased(chosen: options.frameBase, frameCount: info.frameCount, firstFrameNumber: firstFrameNumber)
-        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: read)
     }
 
     /// The plan from already-read frame info and detections (tests, and callers that probed).
-    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections: [Detection]) throws {
-        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: DetectionSet(detections: detections))
+    /// Boxes from the built-in detector (`source` built-in) are linked per detection and carried
+    /// over the frames between; a video where it found nobody has no units.
+    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections: [Detection],
+                source: DetectorSource? = nil) throws {
+        try self.init(entry: entry, options: options, inputShape: inputShape, info: info, detections: DetectionSet(detections: detections), source: source)
     }
 
     /// The plan from frame info and a file's detections with frames counted from 0.
-    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections read: DetectionSet) throws {
+    public init(entry: VideoEntry, options: ArchiveOptions, inputShape: ModelInputShape, info: VideoInfo, detections read: DetectionSet,
+                source: DetectorSource? = nil) throws {
         precondition(inputShape.frames >= 1 && inputShape.frames % 2 == 1, "T must be odd, got \(inputShape.frames)")
         self.entry = entry
         self.inputShape = inputShape
+        self.detectorSource = source
         frameCount = info.frameCount; frameWidth = info.width; frameHeight = info.height
         var counts = PlanCounts()
         counts.detections = read.detections.count
@@ -121,14 +137,23 @@ public struct VideoPlan: Sendable {
             if outside.upperBound == info.frameCount { warning += "; if the file numbers frames from 1, use --frame-base 1" }
             warnings.append(warning)
         }
-        guard !kept.isEmpty else {
+        let builtIn = source?.kind == .builtIn
+        guard !kept.isEmpty || builtIn else {
             let path = entry.detectionFile?.path ?? entry.path
             var reason = "no usable detections: \(counts.detections) read, \(counts.belowThreshold) below threshold \(options.detectionThreshold), \(counts.emptyBoxes) outside the \(info.width)x\(info.height) frame, \(counts.outOfRange) on frames not in the video's \(info.frameCount)"
             if counts.invalidBoxes > 0 { reason += ", \(counts.invalidBoxes) invalid boxes dropped" }
             if !warnings.isEmpty { reason += " (" + warnings.joined(separator: "; ") + ")" }
             throw ArchiveError(.noDetections, path: path, reason: reason)
         }
-        let tracked = Tracker.link(kept, gapMax: options.trackerGapMax, iouMin: options.trackerIoUMin)
+        var tracked: [TrackedDetection]
+        if builtIn {
+            let linked = Tracker.linkSampled(kept, every: source?.every ?? 1, frameCount: info.frameCount,
+                                             gapMax: options.trackerGapMax, iouMin: options.trackerIoUMin)
+            tracked = linked.linked + linked.carried
+            counts.carried = linked.carried.count
+        } else {
+            tracked = Tracker.link(kept, gapMax: options.trackerGapMax, iouMin: options.trackerIoUMin)
+        }
         var byTrack: [Int: [WindowPlan]] = [:]
         for item in tracked {
             let d = item.detection
@@ -153,7 +178,7 @@ public struct VideoPlan: Sendable {
         }
         units.sort { ($0.firstKeyFrame, $0.trackID) < ($1.firstKeyFrame, $1.trackID) }
         for i in units.indices { units[i].index = i }
-        counts.windows = kept.count
+        counts.windows = kept.count + counts.carried
         counts.tracks = byTrack.count
         counts.units = units.count
         self.units = units
