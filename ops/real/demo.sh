@@ -28,6 +28,8 @@ rm -rf "$out/archive" "$out/poses" "$out/frames"
 mkdir -p "$out/archive" "$out/frames"
 if [ -n "$frames" ]; then cp "$out/real/clip/vtest_clip.mp4" "$out/archive/vtest.mp4"; else cp "$out/real/full/vtest.avi" "$out/archive/"; fi
 video="$(ls "$out/archive"/vtest.*)"
+# A street with nobody in it: done, with empty annotations.
+cp "$out/real/empty/empty_street.mp4" "$out/archive/"
 
 echo "== weights"
 weights="$(bash ops/real/weights.sh)"
@@ -36,20 +38,16 @@ echo "$weights"
 echo "== annotating: HOG boxes every $every frames, a coordinator and $workers workers on 127.0.0.1"
 BIN="$bin" THREADS=1 cluster/local.sh "$out/archive" "$out/poses" "$workers" -- --weights "$weights" --detector hog --detect-every "$every"
 
-echo "== drawing frames"
+echo "== drawing frames (posecoord render)"
 count="$(ffprobe -v error -select_streams v:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$video")"
+name="$(basename "${video%.*}")"
 for f in 0 $((count / 3)) $((2 * count / 3)); do
-  png="$out/frames/vtest_$(printf %03d "$f").png"
-  if "$bin/posecoord" render --help >/dev/null 2>&1; then
-    "$bin/posecoord" render --video "$video" --poses "$out/poses/vtest.json" --frame "$f" --out "$png" || python3 ops/real/overlay.py "$video" "$out/poses/vtest.json" "$f" "$png"
-  else
-    python3 ops/real/overlay.py "$video" "$out/poses/vtest.json" "$f" "$png"
-  fi
+  "$bin/posecoord" render --archive "$out/archive" --poses "$out/poses" --to "$out/frames" --video "$name" --frames "$f:$((f + 1))"
 done
 
 echo
 echo "Done."
 echo "  video          : $video"
-echo "  poses          : $out/poses/vtest.json (PoseTrack 2018)"
+echo "  poses          : $out/poses/$name.json, empty_street.json (PoseTrack 2018)"
 echo "  job report     : $out/poses/_posecluster/job.json"
-echo "  drawn frames   : $out/frames/*.png"
+echo "  drawn frames   : $out/frames/$name/*.png"
