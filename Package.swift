@@ -51,7 +51,7 @@ let package = Package(
         // The built-in person detector: Dalal-Triggs HOG with OpenCV's default people detector.
         .target(name: "PoseDetect", dependencies: ["PoseCore", "PoseMedia"], swiftSettings: nativeSIMD),
         // Archive pipeline: scanning, detections, tracking, windows, units, merge, output, synth.
-        .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseMedia", "FTPPose", "PoseDetect"]),
+        .target(name: "PoseArchive", dependencies: ["PoseCore", "PoseCrypto", "PoseMedia", "FTPPose", "PoseDetect"]),
         // Poses drawn on frames: a small rasteriser, overlays, contact sheets.
         .target(name: "PoseRender", dependencies: ["PoseCore", "PoseMedia"]),
         // PoseTrack mAP as the official kit computes it.

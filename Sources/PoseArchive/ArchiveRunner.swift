@@ -118,6 +118,10 @@ public final class ArchiveRunner {
     /// Called with lines for the log: a video's warnings (they are also in the job report).
     public var log: ((String) -> Void)?
 
+    /// What makes outputs differ (the model's SHA-256, `ArchiveOptions.planFingerprint`). When set,
+    /// a video already written by a run with the same fingerprint is skipped (`RunRecords`).
+    public var fingerprint: String?
+
     private var windowsDone = 0
     private var started = DispatchTime.now()
     private var lastProgress = DispatchTime.now()
@@ -141,8 +145,20 @@ public final class ArchiveRunner {
         for skipped in scan.skipped { log?("\(skipped.path): \(skipped.reason)") }
         report.videos = scan.failed.map { VideoReport.failed($0.entry, reason: $0.reason) }
         var lastReport = DispatchTime.now()
+        var resumed = 0
         for (index, entry) in entries.enumerated() {
-            report.videos.append(runVideo(entry, index: index, count: entries.count))
+            if !dryRun, let fingerprint, let done = RunRecords.resumable(entry, fingerprint: fingerprint, outDirectory: outDirectory) {
+                report.videos.append(done)
+                resumed += 1
+                continue
+            }
+            var video = runVideo(entry, index: index, count: entries.count)
+            if !dryRun, let fingerprint, video.status == .done, video.unitsFailed == 0 {
+                do { try RunRecords.record(video, fingerprint: fingerprint, outDirectory: outDirectory) } catch {
+                    log?("\(entry.name): cannot record it as done (a rerun will do it again): \(error)")
+                }
+            }
+            report.videos.append(video)
             // Rewritten now and then, not after every video: the file grows with the archive.
             if Self.seconds(since: lastReport) >= Self.reportIntervalSeconds {
                 report.seconds = Self.seconds(since: started)
@@ -150,6 +166,8 @@ public final class ArchiveRunner {
                 lastReport = DispatchTime.now()
             }
         }
+        report.resumed = resumed
+        if resumed > 0 { log?("resumed: \(resumed) of \(entries.count) videos were done by an earlier run with the same fingerprint and are not done again") }
         report.seconds = Self.seconds(since: started)
         try report.write(to: outDirectory)
         return report

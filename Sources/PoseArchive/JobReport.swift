@@ -61,6 +61,8 @@ public struct JobReport: Codable, Equatable, Sendable {
     public var videos: [VideoReport] = []
     /// Entries of the archive the scan set aside (links leaving it, loops, unreadable folders).
     public var skipped: [SkippedEntry] = []
+    /// Videos `posecoord run` did not do again: written by an earlier run with the same fingerprint.
+    public var resumed = 0
     public var seconds: Double = 0
     public init(videos: [VideoReport] = []) { self.videos = videos }
 

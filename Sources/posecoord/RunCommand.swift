@@ -10,6 +10,7 @@ enum RunCommand {
         .option("--weights", "FILE", "FTP-Pose weights (.safetensors)", default: "none: random 'demo' weights, meaningless keypoints"),
         .option("--threads", "N", "inference threads", default: "CPU cores - 1"),
     ] + ArchiveOptions.optionSpecs + [
+        .flag("--redo", "do every video again, even those an earlier run with the same model and options wrote (by default they are skipped)"),
         .flag("--dry-run", "decode and crop everything without a model; writes only _posecluster/job.json (checks inputs, measures decode+crop)"),
     ])
 
@@ -20,6 +21,7 @@ enum RunCommand {
         let threads = try arguments.int("--threads", default: max(1, ProcessInfo.processInfo.activeProcessorCount - 1), range: 1...256)
         let options = try ArchiveOptions.parse(archive: archive, &arguments)
         let dryRun = arguments.flag("--dry-run")
+        let redo = arguments.flag("--redo")
         try arguments.finish()
 
         FileHandleOutput.detail("run: archive \(archive), out \(out), \(threads) threads, unit size \(options.unitSize); \(BuildInfo.current.description)")
@@ -27,7 +29,9 @@ enum RunCommand {
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
         runner.progress = { FileHandleOutput.progress($0.line) }
-        runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: warning: " + $0) }
+        runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: " + $0) }
+        // A rerun with the same model and options skips the videos already written (RunRecords).
+        if !dryRun && !redo { runner.fingerprint = try RunRecords.fingerprint(weightsPath: weights, options: options) }
         let report = try runner.run()
         FileHandleOutput.endProgress()
         for video in report.videos where video.status == .failed || video.unitsFailed > 0 {

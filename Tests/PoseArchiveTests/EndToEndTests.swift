@@ -163,6 +163,50 @@ final class EndToEndTests: XCTestCase {
         XCTAssertTrue(file.annotations.allSatisfy { ($0.score ?? -1) >= 0 && ($0.score ?? 2) <= 1 })
     }
 
+    /// Issue 13: a rerun of `posecoord run` with the same fingerprint does no video twice; a
+    /// changed output or another fingerprint is done again.
+    func testResumedRunDoesNoWorkTwice() throws {
+        let root = try temporaryFolder(self)
+        try SyntheticArchive.make(SynthOptions(videos: 2, frames: 6, people: 1, width: 64, height: 48, format: .mp4, seed: 5), out: root + "/archive")
+        let options = ArchiveOptions(archive: root + "/archive", unitSize: 4)
+        let out = root + "/out"
+        func run(_ fingerprint: String) throws -> (JobReport, Int) {
+            let model = CountingEstimator()
+            let runner = ArchiveRunner(options: options, outDirectory: out, estimator: model)
+            runner.fingerprint = fingerprint
+            let report = try runner.run()
+            XCTAssertTrue(report.succeeded, report.summary)
+            return (report, model.windows)
+        }
+        let (first, firstWindows) = try run("f1")
+        XCTAssertEqual(first.resumed, 0)
+        let windows = first.videos.map(\.counts.windows).reduce(0, +)
+        XCTAssertEqual(firstWindows, windows)
+        let names = first.videos.map(\.name)
+        let bytes = try names.map { try Data(contentsOf: URL(fileURLWithPath: "\(out)/\($0).json")) }
+
+        let (second, secondWindows) = try run("f1")
+        XCTAssertEqual(secondWindows, 0, "nothing is estimated again")
+        XCTAssertEqual(second.resumed, 2)
+        XCTAssertEqual(second.videos.map(\.name), names)
+        XCTAssertEqual(second.videos.map(\.counts), first.videos.map(\.counts), "the report keeps what the first run found")
+        XCTAssertEqual(try names.map { try Data(contentsOf: URL(fileURLWithPath: "\(out)/\($0).json")) }, bytes)
+
+        // A damaged output is done again, alone.
+        try write("{}", to: "\(out)/\(names[1]).json")
+        let (third, thirdWindows) = try run("f1")
+        XCTAssertEqual(third.resumed, 1)
+        XCTAssertEqual(thirdWindows, first.videos[1].counts.windows)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(names[1]).json")), bytes[1])
+
+        // Another model or options: everything again.
+        let (fourth, fourthWindows) = try run("f2")
+        XCTAssertEqual(fourth.resumed, 0)
+        XCTAssertEqual(fourthWindows, windows)
+        XCTAssertNotEqual(try RunRecords.fingerprint(weightsPath: nil, options: options),
+                          try RunRecords.fingerprint(weightsPath: nil, options: ArchiveOptions(archive: root + "/archive", unitSize: 4, frameBase: .one)))
+    }
+
     func testOutputFolderMustNotBeTheArchive() throws {
         let root = try temporaryFolder(self)
         XCTAssertThrowsError(try ArchiveRunner(options: ArchiveOptions(archive: root), outDirectory: root + "/.", estimator: CropHashEstimator()).run())
@@ -181,6 +225,17 @@ final class FailingSecondCall: PoseEstimator, @unchecked Sendable {
             failedWindows = count
             throw ArchiveError(.badResult, path: "model", reason: "out of memory")
         }
+        return try inner.estimate(crops: crops, count: count)
+    }
+}
+
+/// Counts the windows it is asked to estimate, answering like CropHashEstimator.
+final class CountingEstimator: PoseEstimator, @unchecked Sendable {
+    let inner = CropHashEstimator()
+    var windows = 0
+    var inputShape: ModelInputShape { inner.inputShape }
+    func estimate(crops: UnsafeBufferPointer<UInt8>, count: Int) throws -> [WindowKeypoints] {
+        windows += count
         return try inner.estimate(crops: crops, count: count)
     }
 }
