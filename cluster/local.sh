@@ -42,7 +42,7 @@ start=$(date +%s.%N)
 coordinator=$!
 for ((i = 0; i < workers; i++)); do
     # shellcheck disable=SC2086
-    "$BIN/poseworker" join "127.0.0.1:$PORT" --threads "$THREADS" ${WORKER_ARGS:-} > "$logs/worker-$i.log" 2>&1 &
+    "$BIN/poseworker" join "127.0.0.1:$PORT" --threads "$THREADS" --name "worker-$i" ${WORKER_ARGS:-} > "$logs/worker-$i.log" 2>&1 &
     pids+=($!)
 done
 echo "coordinator 127.0.0.1:$PORT, status http://127.0.0.1:$HTTP_PORT/, $workers workers, logs in $logs" >&2

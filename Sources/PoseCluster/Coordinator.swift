@@ -14,6 +14,7 @@ import PoseCrypto
 import PoseWire
 import PoseSchedule
 import PoseArchive
+import PoseTensor
 
 public struct CoordinatorConfig: Sendable {
     public var archiveOptions: ArchiveOptions
@@ -36,6 +37,10 @@ public struct CoordinatorConfig: Sendable {
     public var producerLanes = 2
     /// Serve /metrics without the token on a non-loopback --http address (a scraper without a bearer token).
     public var metricsPublic = false
+    /// True when no weights file was given (seeded random weights): the status page warns.
+    public var randomWeights = false
+    /// The precision of the job's linear layers, as /metrics and the status page name it.
+    public var precision = "fp32"
 
     public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
                 http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
@@ -100,6 +105,15 @@ public final class Coordinator: @unchecked Sendable {
     private var status = ClusterStatus.Job()
     private var recentWindows: [(ms: UInt64, windows: Int)] = []
     private var windowsKnown = 0
+    /// Videos the scans found, with windows estimated from their detection files until planned.
+    private var found: [Int: (name: String, windows: Int)] = [:]
+    private var windowsEstimatedUnplanned = 0
+    /// Per worker name (`--name`): counters that survive reconnects, for /metrics.
+    private var workerTotals: [String: ClusterStatus.WorkerTotals] = [:]
+    /// When each unit was leased to each worker, for the unit latency histogram.
+    private var leasedAtMs: [PoseSchedule.UnitID: [WorkerID: UInt64]] = [:]
+    private var unitLatency = ClusterStatus.Histogram(upperBounds: ClusterStatus.Histogram.unitLatencyBounds)
+    private let processStartTime = Date().timeIntervalSince1970
     private var restoredAccepted = 0
     private var restoredWindows = 0
     private var firstLeaseMs: UInt64?
@@ -340,6 +354,7 @@ public final class Coordinator: @unchecked Sendable {
                 leaseID: lease.rawValue, leaseDurationMs: UInt32(clamping: max(1, deadline - nowMs)),
                 inputShape: config.model.inputShape, windowCount: stored.windows, crops: stored.payload)
             session.send(.unit(message))
+            leasedAtMs[unit, default: [:]][worker] = loop.nowMs
             session.leasesReceived += 1
             if firstLeaseMs == nil { firstLeaseMs = loop.nowMs }
             _ = speculative
@@ -386,10 +401,17 @@ public final class Coordinator: @unchecked Sendable {
         appendJournal(.accepted(video: video.entry.name, unit: unit.index, keypoints: keypoints))
         windowsDone += keypoints.count
         recentWindows.append((loop.nowMs, keypoints.count))
+        if let leased = leasedAtMs.removeValue(forKey: unit)?[worker] {
+            unitLatency.observe(Double(loop.nowMs - leased) / 1000)
+        }
         if let session = workersByID[worker] {
             session.unitsDone += 1
             session.windowsDone += keypoints.count
             session.recent.append((loop.nowMs, keypoints.count))
+            if let name = session.hello?.name {
+                workerTotals[name]?.unitsDone += 1
+                workerTotals[name]?.windowsDone += keypoints.count
+            }
         }
     }
 
@@ -504,7 +526,13 @@ public final class Coordinator: @unchecked Sendable {
 
     private func producerEvent(_ event: ProducerEvent) {
         switch event {
+        case .found(let videos):
+            for video in videos {
+                found[video.index] = (video.name, video.windows)
+                windowsEstimatedUnplanned += video.windows
+            }
         case .planned(let index, let plan):
+            windowsEstimatedUnplanned -= found[index]?.windows ?? 0
             var video = VideoState(entry: plan.entry, results: VideoResults(plan: plan))
             for warning in plan.warnings { log("\(plan.entry.name): \(warning)") }
             var restoredEvents: [SchedulerEvent] = []
@@ -533,6 +561,7 @@ public final class Coordinator: @unchecked Sendable {
             for restoredEvent in restoredEvents { feed(restoredEvent) }
             feed(.videoPlanned(video: index, units: plan.units.count))
         case .planFailed(let index, let entry, let reason):
+            windowsEstimatedUnplanned -= found[index]?.windows ?? 0
             videos[index] = VideoState(entry: entry, results: nil, failure: reason)
             feed(.videoPlanned(video: index, units: 0))
         case .unit(let index, let unitIndex, let windows, let payload, _):
@@ -681,6 +710,7 @@ public final class Coordinator: @unchecked Sendable {
             let worker = WorkerID(session.id)
             session.workerID = worker
             workersByID[worker] = session
+            workerTotals[hello.name, default: ClusterStatus.WorkerTotals(name: hello.name)].connections += 1
             log("worker \(session.describe) joined (\(hello.threads) threads\(hello.cachedModel == config.model.sha256 ? "" : ", needs the model"))")
             feed(.workerJoined(worker, credits: 0))
         case .statusClient:
@@ -729,6 +759,7 @@ public final class Coordinator: @unchecked Sendable {
             feed(.heartbeat(worker))
             guard let unit = heldUnit(failure.id, lease: failure.leaseID, from: session, message: "FAIL") else { return }
             status.workerFailures += 1
+            if let name = session.hello?.name { workerTotals[name]?.failures += 1 }
             log("worker \(session.describe) failed \(failure.id): \(failure.reason)")
             feed(.failure(worker, unit, LeaseID(failure.leaseID), reason: failure.reason))
         case .drain(let drain):
@@ -843,7 +874,7 @@ public final class Coordinator: @unchecked Sendable {
         let idle = scheduler.queuedCount == 0 && scheduler.inFlightCount == 0 && permitsOutstanding == scheduler.unitsWanted
         job.state = jobCompleted ? (exitCode == 0 ? "done" : "failed") : (config.watchIntervalMs != nil && idle ? "watching" : "running")
         job.elapsedSeconds = Double(now - startMs) / 1000
-        job.videos = videos.count
+        job.videos = max(videos.count, found.count)
         job.videosDone = videos.values.filter { $0.done && $0.failure == nil }.count
         job.videosFailed = videos.values.filter { $0.done && $0.failure != nil }.count
         job.units = unitsKnown
@@ -855,12 +886,14 @@ public final class Coordinator: @unchecked Sendable {
         job.unitsReleased = counters.releases
         job.unitsSpeculative = counters.speculativeLeases
         job.duplicates = counters.duplicatesDropped
-        job.windows = windowsKnown
+        job.windows = windowsKnown + windowsEstimatedUnplanned
+        job.windowsEstimated = videos.count < found.count
+        job.processStartTime = processStartTime
         job.windowsDone = windowsDone
         let span = min(10.0, Double(now - startMs) / 1000)
         job.windowsPerSecond = span > 0.5 ? Double(recentWindows.reduce(0) { $0 + $1.windows }) / span : 0
-        if job.windowsPerSecond > 0, producerExhausted {
-            job.etaSeconds = Double(max(0, windowsKnown - windowsDone)) / job.windowsPerSecond
+        if job.windowsPerSecond > 0, !jobCompleted {
+            job.etaSeconds = Double(max(0, job.windows - windowsDone)) / job.windowsPerSecond
         }
         job.bytesSent = closedBytesSent + sessions.values.reduce(0) { $0 + $1.connection.bytesSent }
         job.bytesReceived = closedBytesReceived + sessions.values.reduce(0) { $0 + $1.connection.bytesReceived }
@@ -876,11 +909,35 @@ public final class Coordinator: @unchecked Sendable {
                 windowsPerSecond: seconds > 0.5 ? Double(session.recent.reduce(0) { $0 + $1.windows }) / seconds : 0,
                 connectedSeconds: Double(now - session.connectedMs) / 1000)
         }
-        result.videos = videos.keys.sorted().map { index in videoSummaries[index] ?? summary(of: videos[index]!, index: index) }
+        result.videos = Set(videos.keys).union(found.keys).sorted().map { index in
+            if let video = videos[index] { return videoSummaries[index] ?? summary(of: video, index: index) }
+            return ClusterStatus.Video(name: found[index]!.name, state: "pending", units: 0, unitsDone: 0, unitsFailed: 0)
+        }
+        result.build.version = BuildInfo.current.version
+        result.build.commit = BuildInfo.current.commit
+        result.build.kernels = KernelISA.active.rawValue
+        result.build.modelFamily = config.model.family
+        result.build.modelVariant = config.model.variant
+        result.build.modelSHA256 = config.model.sha256.hex
+        result.build.modelBytes = config.model.byteCount
+        result.build.randomWeights = config.randomWeights
+        result.build.precision = config.precision
+        let connectedNames = Set(result.workers.map(\.name))
+        result.workerTotals = workerTotals.keys.sorted().map { name in
+            var totals = workerTotals[name]!
+            totals.connected = connectedNames.contains(name)
+            return totals
+        }
+        result.unitLatency = unitLatency
         return result
     }
 
-    private func http(_ path: String) -> HTTPResponse {
+    private func http(_ target: String) -> HTTPResponse {
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = parts.first.map(String.init) ?? "/"
+        let page = parts.count > 1 ? parts[1].split(separator: "&").compactMap { item -> Int? in
+            item.hasPrefix("page=") ? Int(item.dropFirst(5)) : nil
+        }.first ?? 1 : 1
         switch path {
         case "/status":
             return HTTPResponse(status: 200, contentType: "application/json", body: snapshot().json())
@@ -889,7 +946,7 @@ public final class Coordinator: @unchecked Sendable {
         case "/healthz":
             return .text(200, "ok\n")
         case "/", "/index.html":
-            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(snapshot().htmlPage().utf8))
+            return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(snapshot().htmlPage(page: page).utf8))
         default:
             return .text(404, "not found: \(path) (try /, /status, /metrics)\n")
         }

@@ -117,7 +117,8 @@ public final class HTTPServer {
                                                       extraHeaders: "WWW-Authenticate: Bearer realm=\"posecluster\"\r\n"))
                 return
             }
-            self.respond(connection, self.handler(path))
+            // The handler gets the query too (`/?page=2`) and splits it off itself.
+            self.respond(connection, self.handler(String(parts[1])))
         }
         open[fd] = (connection, loop.nowMs, false)
         loop.register(connection)

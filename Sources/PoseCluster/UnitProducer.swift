@@ -9,6 +9,9 @@ import PoseWire
 
 /// What the producer tells the loop, in order.
 enum ProducerEvent: @unchecked Sendable {
+    /// Videos found by a scan, before any is planned, with their windows estimated from the
+    /// detection files: the job's size from the first second.
+    case found([(index: Int, name: String, windows: Int)])
     /// A video was found (index = discovery order) and planned.
     case planned(index: Int, plan: VideoPlan)
     /// A video could not be planned (bad detections, unreadable media): it fails as a whole.
@@ -127,6 +130,9 @@ final class UnitProducer: @unchecked Sendable {
                 knownPaths.insert(entry.path)
                 work.append((entry, nextIndex))
                 nextIndex += 1
+            }
+            if !work.isEmpty {
+                send(.found(work.map { ($0.index, $0.entry.name, $0.entry.estimatedWindows(options: options) ?? 0) }))
             }
             let queue = LaneQueue(work)
             DispatchQueue.concurrentPerform(iterations: min(lanes, max(1, work.count))) { _ in

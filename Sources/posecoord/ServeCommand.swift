@@ -57,12 +57,13 @@ enum ServeCommand {
         let token = try ClusterToken.load(file: tokenFile, environment: ProcessInfo.processInfo.environment)
         let (weightBytes, model) = try ClusterModel.load(weightsPath: weights)
         if weights == nil {
-            FileHandleOutput.error("serve: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
+            FileHandleOutput.error("serve: WARNING: no --weights given: using random 'demo' weights; the keypoints will be meaningless (the status page says so too)")
         }
         var coordinatorConfig = CoordinatorConfig(
             archiveOptions: options, outDirectory: out, stateDirectory: state, listen: listen, http: http,
             weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
         coordinatorConfig.limits = limits
+        coordinatorConfig.randomWeights = weights == nil
         coordinatorConfig.scheduler.leaseDurationMs = Int64(leaseMs)
         coordinatorConfig.scheduler.heartbeatIntervalMs = Int64(heartbeatMs)
         coordinatorConfig.scheduler.attemptsMax = attempts

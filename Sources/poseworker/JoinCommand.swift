@@ -11,7 +11,7 @@ enum JoinCommand {
         .option("--batch", "N", "windows per forward pass", default: "\(ClusterModel.batchWindowsDefault)"),
         .option("--token-file", "FILE", "the coordinator's shared secret (or POSECLUSTER_TOKEN)", default: "none"),
         .option("--cache", "DIR", "where weights are kept by SHA-256", default: "~/.cache/posecluster"),
-        .option("--name", "NAME", "this worker's name on the status page and in /metrics", default: "HOSTNAME:PID"),
+        .option("--name", "NAME", "this worker's identity on the status page and in /metrics (counters survive reconnects)", default: "the host name"),
         .option("--connect-attempts", "N", "give up after N failed connection attempts", default: "retry forever"),
         .flag("--null-model", "return dummy keypoints instead of running the model (capacity benchmarks)", advanced: true),
         .option("--service-ms", "N", "with --null-model: sleep N ms per unit", default: "0", advanced: true),
@@ -29,7 +29,7 @@ enum JoinCommand {
         let tokenFile = try arguments.option("--token-file")
         let home = ProcessInfo.processInfo.environment["HOME"] ?? NSTemporaryDirectory()
         let cache = try arguments.option("--cache") ?? (home + "/.cache/posecluster")
-        let name = try arguments.option("--name") ?? (ProcessInfo.processInfo.hostName + ":\(getpid())")
+        let name = try arguments.option("--name") ?? ProcessInfo.processInfo.hostName
         let nullModel = arguments.flag("--null-model")
         let serviceMs = try arguments.int("--service-ms", range: 0...3_600_000)
         let attempts = try arguments.option("--connect-attempts") != nil ? try arguments.int("--connect-attempts", range: 1...Int.max) : nil

@@ -110,14 +110,87 @@ final class ClusterUnitTests: XCTestCase {
         let metrics = status.prometheus()
         XCTAssertTrue(metrics.contains("posecluster_units_accepted_total 5\n"))
         XCTAssertTrue(metrics.contains("posecluster_units_released_total 1\n"))
-        XCTAssertTrue(metrics.contains("posecluster_windows_per_second 12.500\n"))
-        XCTAssertTrue(metrics.contains("posecluster_worker_in_flight{worker=\"gpu\\\"1\",id=\"3\"} 2\n"), metrics)
-        for line in metrics.split(separator: "\n") where !line.hasPrefix("#") {
-            XCTAssertEqual(line.split(separator: " ").count, 2, "a sample line is NAME VALUE: \(line)")
-        }
+        XCTAssertFalse(metrics.contains("per_second"), "rates are left to Prometheus")
+        XCTAssertTrue(metrics.contains("posecluster_worker_in_flight{worker=\"gpu\\\"1\",session=\"3\"} 2\n"), metrics)
         let page = status.htmlPage()
-        XCTAssertTrue(page.contains("&lt;b&gt;") && !page.contains("<b>"), "names are escaped")
+        XCTAssertTrue(page.contains("&lt;b&gt;") && !page.contains("<b>&lt;"), "names are escaped")
         XCTAssertTrue(status.terminalText().contains("re-leased 1"))
+    }
+
+    /// The exposition format as `promtool check metrics` reads it: every family has HELP and TYPE
+    /// before its samples, counters end in _total, histogram buckets are cumulative and end at +Inf.
+    func testMetricsAreWellFormedWithStableWorkerIdentityBuildInfoAndLatencyHistogram() throws {
+        var status = ClusterStatus()
+        status.build.version = "1.2.3"; status.build.commit = "abcdef"; status.build.modelSHA256 = String(repeating: "ab", count: 32)
+        status.build.precision = "bf16"
+        status.job.processStartTime = 1_700_000_000.5
+        var totals = ClusterStatus.WorkerTotals(name: "node-1")
+        totals.connections = 2; totals.unitsDone = 7; totals.windowsDone = 90
+        status.workerTotals = [totals]
+        for latency in [0.05, 0.3, 0.3, 7, 1000] { status.unitLatency.observe(latency) }
+        let metrics = status.prometheus()
+        XCTAssertTrue(metrics.contains("posecluster_build_info{version=\"1.2.3\",commit=\"abcdef\",model_sha256=\"\(status.build.modelSHA256)\",precision=\"bf16\""), metrics)
+        XCTAssertTrue(metrics.contains("process_start_time_seconds 1700000000.500\n"))
+        XCTAssertTrue(metrics.contains("posecluster_worker_units_done_total{worker=\"node-1\"} 7\n"))
+        XCTAssertTrue(metrics.contains("posecluster_worker_connections_total{worker=\"node-1\"} 2\n"))
+        XCTAssertTrue(metrics.contains("posecluster_worker_connected{worker=\"node-1\"} 0\n"))
+        XCTAssertTrue(metrics.contains("posecluster_unit_latency_seconds_bucket{le=\"0.1\"} 1\n"))
+        XCTAssertTrue(metrics.contains("posecluster_unit_latency_seconds_bucket{le=\"0.5\"} 3\n"))
+        XCTAssertTrue(metrics.contains("posecluster_unit_latency_seconds_bucket{le=\"+Inf\"} 5\n"))
+        XCTAssertTrue(metrics.contains("posecluster_unit_latency_seconds_count 5\n"))
+
+        var types: [String: String] = [:], helped = Set<String>()
+        var lastBucket = -1
+        for line in metrics.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# HELP ") { helped.insert(String(line.split(separator: " ")[2])); continue }
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                XCTAssertNil(types[String(parts[2])], "TYPE given twice for \(parts[2])")
+                types[String(parts[2])] = String(parts[3])
+                continue
+            }
+            let name = String(line.prefix { $0 != "{" && $0 != " " })
+            let family = types[name] != nil ? name : String(name.replacingOccurrences(of: "_bucket", with: "")
+                .replacingOccurrences(of: "_sum", with: "").replacingOccurrences(of: "_count", with: ""))
+            XCTAssertNotNil(types[family], "\(name): sample before its TYPE")
+            XCTAssertTrue(helped.contains(family), "\(name): no HELP")
+            if types[family] == "counter" { XCTAssertTrue(family.hasSuffix("_total"), "counter \(family) must end in _total") }
+            XCTAssertNotNil(Double(line.split(separator: " ").last!), "value of \(line)")
+            if name.hasSuffix("_bucket") {
+                let value = Int(line.split(separator: " ").last!)!
+                XCTAssertGreaterThanOrEqual(value, lastBucket, "buckets are cumulative")
+                lastBucket = value
+            }
+        }
+    }
+
+    func testStatusPageShowsProgressModelWarningFailedFirstAndPages() {
+        var status = ClusterStatus()
+        status.job.state = "running"
+        status.job.windows = 400; status.job.windowsDone = 100; status.job.windowsEstimated = true
+        status.job.elapsedSeconds = 65; status.job.etaSeconds = 195
+        status.build.modelFamily = "ftp-pose"; status.build.modelVariant = "demo"
+        status.build.modelSHA256 = "0123456789abcdef" + String(repeating: "0", count: 48)
+        status.build.randomWeights = true
+        let count = ClusterStatus.videosPerPage * 2 + 5
+        status.videos = (0..<count).map { ClusterStatus.Video(name: String(format: "v%05d", $0), state: "pending", units: 1, unitsDone: 0, unitsFailed: 0) }
+        status.videos[count - 1] = ClusterStatus.Video(name: "broken", state: "failed", units: 0, unitsDone: 0, unitsFailed: 0, reason: "no frames")
+        status.job.videos = count
+        let first = status.htmlPage()
+        XCTAssertTrue(first.contains("25.0%") && first.contains("width:25.00%"), "progress bar")
+        XCTAssertTrue(first.contains("about 400 windows") && first.contains("elapsed 1m05s") && first.contains("ETA 3m15s"))
+        XCTAssertTrue(first.contains("ftp-pose demo, SHA-256 0123456789ab"))
+        XCTAssertTrue(first.contains("class=\"warn\"") && first.contains("Random weights"), "random weights are announced")
+        let rows = first.components(separatedBy: "<tr").filter { $0.contains("<td>v0") || $0.contains("broken") }
+        XCTAssertEqual(rows.count, ClusterStatus.videosPerPage, "one page of videos")
+        XCTAssertTrue(rows[0].hasPrefix(" class=\"failed\"") && rows[0].contains("broken"), "failed videos first, highlighted")
+        XCTAssertTrue(first.contains("page 1 of 3") && first.contains("/?page=2"))
+        let last = status.htmlPage(page: 3)
+        XCTAssertTrue(last.contains("page 3 of 3") && last.contains("v00203") && !last.contains("v00000"))
+        XCTAssertEqual(status.htmlPage(page: 99), last, "a page past the end shows the last")
+        var trained = status
+        trained.build.randomWeights = false
+        XCTAssertFalse(trained.htmlPage().contains("class=\"warn\""))
     }
 
     func testTokenLoadingAndLimits() throws {

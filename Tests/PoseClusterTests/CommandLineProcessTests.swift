@@ -129,3 +129,39 @@ final class CommandLineProcessTests: ClusterTestCase {
         XCTAssertFalse(lines.isEmpty, coordinator.output)
     }
 }
+
+final class ProgressProcessTests: ClusterTestCase {
+    /// The job's size is known at the first /status, before any video is planned or any worker
+    /// joins, and it does not grow while the job runs.
+    func testServeKnowsTheJobSizeFromTheFirstSecond() throws {
+        let archive = directory + "/archive"
+        let synth = try start("synth", "posecoord", ["synth", "--out", archive, "--videos", "4", "--frames", "10", "--size", "96x64", "--quiet"])
+        XCTAssertEqual(synth.wait(timeout: 60), 0, synth.output)
+        let port = try freePort(), httpPort = try freePort()
+        let coordinator = try start("coordinator", "posecoord", ["serve", "--archive", archive, "--out", directory + "/out",
+                                                                 "--listen", "127.0.0.1:\(port)", "--http", "127.0.0.1:\(httpPort)",
+                                                                 "--unit-size", "2"])
+        var first: [String: Any]?
+        waitUntil(timeout: 30, "the first status with the videos counted") {
+            guard let job = status(httpPort: httpPort)?["job"] as? [String: Any], (job["videos"] as? Int ?? 0) > 0 else { return false }
+            first = job
+            return true
+        }
+        let videos = first?["videos"] as? Int, windows = first?["windows"] as? Int ?? 0
+        XCTAssertEqual(videos, 4, "every video counted at once: \(first ?? [:])")
+        XCTAssertGreaterThan(windows, 0)
+        XCTAssertNotNil(first?["processStartTime"] as? Double)
+        try start("worker", "poseworker", ["join", "127.0.0.1:\(port)", "--threads", "1", "--null-model", "--cache", directory + "/cache", "--quiet"])
+        var seen: [[String: Any]] = []
+        while coordinator.isRunning, seen.count < 2000 {
+            if let job = status(httpPort: httpPort)?["job"] as? [String: Any] { seen.append(job) }
+            usleep(50_000)
+        }
+        XCTAssertEqual(coordinator.wait(timeout: 120), 0, coordinator.output)
+        XCTAssertFalse(seen.isEmpty)
+        for job in seen {
+            XCTAssertEqual(job["videos"] as? Int, 4, "the video total never changes")
+            XCTAssertEqual(job["windows"] as? Int, windows, "synthetic detections are all inside the frames: the estimate is exact")
+        }
+    }
+}
