@@ -28,5 +28,7 @@ BIN="$bin" bash ops/ci/train.sh
 bash ops/ci/blazepose.sh
 echo "== real footage: vtest.avi clip through posecoord run --detector hog (ops/ci/real-clip.sh)"
 BIN="$bin" bash ops/ci/real-clip.sh
+echo "== /metrics passes promtool (ops/ci/metrics.sh)"
+BIN="$bin" bash ops/ci/metrics.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing
