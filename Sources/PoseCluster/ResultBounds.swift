@@ -11,8 +11,11 @@ public struct ResultBounds: Sendable, Equatable {
     /// for sub-pixel steps and future decoders without letting absurd values through.
     public let xRange: ClosedRange<Float>
     public let yRange: ClosedRange<Float>
-    /// Scores are heatmap maxima or probabilities.
-    public static let scoreRange: ClosedRange<Float> = 0...1
+    /// Scores are probabilities (BlazePose) or heatmap maxima (FTP-Pose). A regression heatmap's
+    /// maximum is not clamped and passes 1 a little (demo-synth reaches 1.13 on the synthetic
+    /// archive), and the outputs of `run` and `serve` must stay the same bytes, so the bound
+    /// refuses what no model produces (5, 1e30, negatives), not what a calibrated one would not.
+    public static let scoreRange: ClosedRange<Float> = 0...2
 
     public init(shape: ModelInputShape) {
         joints = shape.joints
@@ -31,7 +34,7 @@ public struct ResultBounds: Sendable, Equatable {
             guard x.isFinite, y.isFinite, score.isFinite else { return "joint \(joint) has a value that is not finite (\(x), \(y), \(score))" }
             guard xRange.contains(x) else { return "joint \(joint) x \(x) outside \(xRange.lowerBound)...\(xRange.upperBound)" }
             guard yRange.contains(y) else { return "joint \(joint) y \(y) outside \(yRange.lowerBound)...\(yRange.upperBound)" }
-            guard ResultBounds.scoreRange.contains(score) else { return "joint \(joint) score \(score) outside 0...1" }
+            guard ResultBounds.scoreRange.contains(score) else { return "joint \(joint) score \(score) outside \(ResultBounds.scoreRange.lowerBound)...\(ResultBounds.scoreRange.upperBound)" }
         }
         return nil
     }

@@ -221,6 +221,7 @@ final class ResultBoundsTests: XCTestCase {
             }
             XCTAssertNil(bounds.problem(with: window { _ in }), "\(shape)")
             XCTAssertNil(bounds.problem(with: window { $0[0] = Float(shape.heatmapWidth) + 0.25; $0[2] = 1; $0[5] = 0 }), "edges of the map and of 0...1")
+            XCTAssertNil(bounds.problem(with: window { $0[2] = 1.13 }), "an unclamped heatmap maximum a trained model produces")
             XCTAssertNotNil(bounds.problem(with: window { $0.removeLast() }))
             XCTAssertNotNil(bounds.problem(with: window { $0[2] = 5 }))
             XCTAssertNotNil(bounds.problem(with: window { $0[2] = -0.01 }))
@@ -229,7 +230,7 @@ final class ResultBoundsTests: XCTestCase {
             XCTAssertNotNil(bounds.problem(with: window { $0[0] = Float(2 * shape.heatmapWidth) + 1 }))
             XCTAssertNotNil(bounds.problem(with: window { $0[1] = -Float(shape.heatmapHeight) - 1 }))
             XCTAssertEqual(bounds.problem(with: window { $0[3 * (shape.joints - 1) + 2] = 5 }),
-                           "joint \(shape.joints - 1) score 5.0 outside 0...1")
+                           "joint \(shape.joints - 1) score 5.0 outside 0.0...2.0")
         }
     }
 }
