@@ -40,6 +40,9 @@ def main():
     counts = report[video]["counts"]
     print(f"ok: {video}: {frames} of {frames} frames annotated, {len(doc['annotations'])} people-frames "
           f"({counts.get('detections')} HOG boxes, {counts.get('carried')} carried by the tracker), {total - outside} of {total} keypoints inside their boxes, all within half a box of them")
+    seconds = report[video].get("seconds", {})
+    if "detect" in seconds and "model" in seconds:
+        print("cost split (s): " + ", ".join(f"{k} {seconds[k]:.2f}" for k in ("detect", "detect_decode", "decode_crop", "model", "total") if k in seconds))
     empty_doc = json.load(open(os.path.join(out, empty + ".json")))
     assert report[empty]["status"] == "done", report[empty]
     assert len(empty_doc["images"]) == empty_frames and empty_doc["annotations"] == [], (len(empty_doc["images"]), len(empty_doc["annotations"]))
