@@ -30,5 +30,7 @@ echo "== real footage: vtest.avi clip through posecoord run --detector hog (ops/
 BIN="$bin" bash ops/ci/real-clip.sh
 echo "== /metrics passes promtool (ops/ci/metrics.sh)"
 BIN="$bin" bash ops/ci/metrics.sh
+echo "== deploy files pass systemd-analyze, kubernetes-validate, hadolint; sbatch under Slurm (ops/ci/deploy.sh, ops/ci/slurm.sh)"
+BIN="$bin" bash ops/ci/deploy.sh && BIN="$bin" bash ops/ci/slurm.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing
