@@ -168,7 +168,7 @@ public enum GEMM {
                 for p in panel0..<panelEnd {
                     let bPanel = w.storage.pointer + p * k * nr + k0 * nr
                     let width = min(nr, n - p * nr)
-                    for j in 0..<nr { start[j] = first && j < width ? (bias?[p * nr + j] ?? 0) : 0 }
+                    fillStart(start, bias: first ? bias : nil, offset: p * nr, width: width)
                     for rp in 0..<rowPanels {
                         let height = min(mr, rows - rp * mr)
                         let cTile = c + (row0 + rp * mr) * ldc + p * nr
@@ -189,6 +189,18 @@ public enum GEMM {
                 k0 += depth
             }
         }
+    }
+
+    /// The 32 start values of a column panel: `bias[offset..<offset+width]`, zeros after (and all
+    /// zeros without a bias). Written as two plain loops: a single conditional one was vectorised
+    /// into masked loads from a possibly-null `bias`, which QEMU's AVX2 emulation faults on.
+    @inline(__always)
+    static func fillStart(_ start: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, offset: Int, width: Int) {
+        var j = 0
+        if let bias {
+            while j < width { start[j] = bias[offset + j]; j += 1 }
+        }
+        while j < nr { start[j] = 0; j += 1 }
     }
 
     /// Packs `rows x depth` of A into panels of 8 rows, k-major, padding missing rows with 0.

@@ -145,7 +145,7 @@ extension GEMM {
                 for p in panel0..<panelEnd {
                     let bPanel = weights + (p * paddedPairs + pair0) * nr * 2
                     let width = min(nr, n - p * nr)
-                    for j in 0..<nr { start[j] = first && j < width ? (bias?[p * nr + j] ?? 0) : 0 }
+                    fillStart(start, bias: first ? bias : nil, offset: p * nr, width: width)
                     for rp in 0..<rowPanels {
                         let height = min(mr, rows - rp * mr)
                         let cTile = c + (row0 + rp * mr) * ldc + p * nr
