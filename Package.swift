@@ -65,7 +65,7 @@ let package = Package(
         // Sockets, coordinator, worker, journal, HTTP status.
         .target(name: "PoseCluster", dependencies: ["PoseCore", "PoseTensor", "PoseWire", "PoseCrypto", "PoseSchedule", "PoseArchive", "FTPPose", "BlazePose", "PoseMedia"]),
 
-        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "BuildStamp", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender", "PoseDetect"]),
+        .executableTarget(name: "posecoord", dependencies: ["PoseCore", "BuildStamp", "PoseArchive", "PoseEval", "PoseCluster", "PoseRender", "PoseDetect", "PoseTensor"]),
         .executableTarget(name: "poseworker", dependencies: ["PoseCore", "BuildStamp", "FTPPose", "BlazePose", "SafeTensors", "PoseTensor", "PoseCluster"], swiftSettings: nativeSIMD),
 
         .testTarget(name: "PoseCoreTests", dependencies: ["PoseCore"]),

@@ -32,5 +32,7 @@ echo "== /metrics passes promtool (ops/ci/metrics.sh)"
 BIN="$bin" bash ops/ci/metrics.sh
 echo "== deploy files pass systemd-analyze, kubernetes-validate, hadolint; sbatch under Slurm (ops/ci/deploy.sh, ops/ci/slurm.sh)"
 BIN="$bin" bash ops/ci/deploy.sh && BIN="$bin" bash ops/ci/slurm.sh
+echo "== portability: the demo under qemu -cpu Haswell, byte-identical (ops/ci/isa-qemu.sh)"
+BIN="$bin" bash ops/ci/isa-qemu.sh
 echo "== tests"
 swift test -c release "${flags[@]}" --skip-build --disable-swift-testing

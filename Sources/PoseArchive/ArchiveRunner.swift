@@ -112,6 +112,8 @@ public final class ArchiveRunner {
     /// Decode and crop everything but run no model and write no PoseTrack file: checks an
     /// archive's inputs and measures input throughput. `_posecluster/job.json` is still written.
     public var dryRun = false
+    /// The kernel class of `estimator` ("fp32", "bf16-amx", ...), recorded per video in the job report.
+    public var kernelClass: String?
 
     /// Called with the progress now and then, and once per finished video.
     public var progress: ((RunProgress) -> Void)?
@@ -271,6 +273,7 @@ public final class ArchiveRunner {
         do {
             try results.write(to: outDirectory)
             report = VideoReport.done(results)
+            report.kernelClasses = kernelClass.map { [$0] }
         } catch {
             report = VideoReport.failed(entry, reason: "cannot write the output: \(error)")
             report.frames = plan.frameCount

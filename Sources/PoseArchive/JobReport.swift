@@ -18,6 +18,11 @@ public struct VideoReport: Codable, Equatable, Sendable {
     public var unitsFailed: Int = 0
     public var failedUnits: [FailedUnit] = []
     public var duplicateResults: Int = 0
+    /// The kernel classes that computed the video's units ("fp32", "bf16-amx", "bf16-avx512bf16",
+    /// "bf16-scalar"): fp32 is one class (every variant gives the same bits), bf16 results are equal
+    /// bit for bit only within a class. Units restored from a journal are not counted. Absent in a
+    /// dry run.
+    public var kernelClasses: [String]?
     /// Seconds spent per stage.
     public var seconds: [String: Double] = [:]
     /// What the video's inputs made us doubt: boxes outside the video, the frame base chosen,
@@ -53,7 +58,7 @@ public struct VideoReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, path, status, reason, frames, counts, unitsFailed = "units_failed", failedUnits = "failed_units"
-        case duplicateResults = "duplicate_results", seconds, warnings
+        case duplicateResults = "duplicate_results", seconds, warnings, kernelClasses = "kernel_classes"
     }
 }
 

@@ -8,14 +8,16 @@ import BlazePose
 import FTPPose
 import PoseCore
 import PoseCrypto
+import PoseTensor
 import PoseWire
 
 public enum ClusterModel {
     /// Windows per forward pass on a worker, as `posecoord run` uses (results do not depend on it).
     public static let batchWindowsDefault = 4
 
-    /// Loads and checks the weights (`path` nil: random demo weights) and describes them.
-    public static func load(weightsPath path: String?) throws -> (weights: [UInt8], descriptor: ModelDescriptor) {
+    /// Loads and checks the weights (`path` nil: random demo weights) and describes them, with the
+    /// job's precision.
+    public static func load(weightsPath path: String?, precision: Precision = .fp32) throws -> (weights: [UInt8], descriptor: ModelDescriptor) {
         let bytes: [UInt8]
         if let path {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -39,11 +41,28 @@ public enum ClusterModel {
             inputShape = BlazePoseEstimator.inputShape
         }
         return (bytes, ModelDescriptor(sha256: SHA256.hash(bytes), byteCount: UInt64(bytes.count), variant: variant,
-                                       family: family.rawValue, inputShape: inputShape))
+                                       family: family.rawValue, inputShape: inputShape, precision: precision.rawValue))
     }
 
-    /// What a worker runs: the family the bytes say.
-    public static let estimatorFactory: EstimatorFactory = { bytes, threads, batchWindows in
-        try ModelFamily.estimator(safetensors: bytes, threads: threads, batchWindows: batchWindows)
+    /// What a worker runs: the family the bytes say, in the job's precision with this machine's best
+    /// kernel for it.
+    public static let estimatorFactory: EstimatorFactory = { bytes, threads, batchWindows, precisionName in
+        guard let precision = Precision(rawValue: precisionName) else {
+            throw CoordinatorError("the coordinator asks for precision \"\(precisionName)\", which this worker does not know (fp32, bf16)")
+        }
+        return try ModelFamily.estimator(safetensors: bytes, threads: threads, batchWindows: batchWindows, precision: precision)
+    }
+
+    /// The kernel variant this process computes with (HELLO's `kernels`).
+    public static var kernels: String { KernelISA.active.rawValue }
+
+    /// The kernel class a worker reporting `kernels` uses for a job of `precision` (what the job
+    /// report records per video): "fp32" for every fp32 variant (they give the same bits),
+    /// "bf16-<class>" for bf16.
+    public static func kernelClass(kernels: String, precision: String) -> String {
+        guard let isa = KernelISA(rawValue: kernels), let precision = Precision(rawValue: precision) else {
+            return "\(precision)-\(kernels.isEmpty ? "unknown" : kernels)"
+        }
+        return isa.kernelClass(for: precision)
     }
 }

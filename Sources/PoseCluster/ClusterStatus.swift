@@ -105,8 +105,11 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         public var windowsDone: Int
         public var windowsPerSecond: Double
         public var connectedSeconds: Double
+        /// The kernel variant the worker computes with (HELLO's `kernels`: "avx2", "avx512", "amx", ...).
+        public var kernels: String
         public init(id: UInt64, name: String, peer: String, threads: Int, credits: Int, inFlight: Int,
-                    unitsDone: Int, windowsDone: Int, windowsPerSecond: Double, connectedSeconds: Double) {
+                    unitsDone: Int, windowsDone: Int, windowsPerSecond: Double, connectedSeconds: Double, kernels: String = "") {
+            self.kernels = kernels
             self.id = id; self.name = name; self.peer = peer; self.threads = threads; self.credits = credits
             self.inFlight = inFlight; self.unitsDone = unitsDone; self.windowsDone = windowsDone
             self.windowsPerSecond = windowsPerSecond; self.connectedSeconds = connectedSeconds
@@ -193,6 +196,12 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
             for worker in workerTotals { out += "posecluster_\(name){worker=\"\(Self.label(worker.name))\"} \(value(worker))\n" }
         }
         if !workers.isEmpty {
+            family("posecluster_worker_kernels", "gauge", "1 per connected session, labelled with the kernel variant its worker computes with (HELLO's kernels).")
+            for worker in workers {
+                out += "posecluster_worker_kernels{worker=\"\(Self.label(worker.name))\",session=\"\(worker.id)\",kernels=\"\(Self.label(worker.kernels))\"} 1\n"
+            }
+        }
+        if !workers.isEmpty {
             family("posecluster_worker_in_flight", "gauge", "Units held by one connected worker.")
             for worker in workers { out += "posecluster_worker_in_flight{worker=\"\(Self.label(worker.name))\",session=\"\(worker.id)\"} \(worker.inFlight)\n" }
         }
@@ -254,9 +263,9 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         text += "<tr><td>model</td><td>\(Self.html(build.modelFamily)) \(Self.html(build.modelVariant)), SHA-256 \(build.modelSHA256.prefix(12)), \(build.modelBytes / 1_000_000) MB, \(Self.html(build.precision))\(build.randomWeights ? " <b>(random weights)</b>" : "")</td></tr>"
         text += "<tr><td>build</td><td>posecluster \(Self.html(build.version)), commit \(Self.html(build.commit)), kernels \(Self.html(build.kernels))</td></tr>"
         text += "<tr><td>units</td><td>leases sent \(job.leasesSent), in flight \(job.unitsLeased), re-leased \(job.unitsReleased), speculative \(job.unitsSpeculative), duplicates \(job.duplicates), failed \(job.unitsFailed), restored \(job.unitsRestored)</td></tr></table>\n"
-        text += "<h2>Workers (\(workers.count) connected)</h2>\n<table><tr><th>session</th><th>name</th><th>peer</th><th>threads</th><th>in flight/credits</th><th>units</th><th>windows/s</th></tr>\n"
+        text += "<h2>Workers (\(workers.count) connected)</h2>\n<table><tr><th>session</th><th>name</th><th>peer</th><th>threads</th><th>kernels</th><th>in flight/credits</th><th>units</th><th>windows/s</th></tr>\n"
         for worker in workers {
-            text += "<tr><td>\(worker.id)</td><td>\(Self.html(worker.name))</td><td>\(Self.html(worker.peer))</td><td>\(worker.threads)</td><td>\(worker.inFlight)/\(worker.credits)</td><td>\(worker.unitsDone)</td><td>\(String(format: "%.1f", worker.windowsPerSecond))</td></tr>\n"
+            text += "<tr><td>\(worker.id)</td><td>\(Self.html(worker.name))</td><td>\(Self.html(worker.peer))</td><td>\(worker.threads)</td><td>\(Self.html(worker.kernels))</td><td>\(worker.inFlight)/\(worker.credits)</td><td>\(worker.unitsDone)</td><td>\(String(format: "%.1f", worker.windowsPerSecond))</td></tr>\n"
         }
         text += "</table>\n"
         // Failed videos first, then the rest in archive order.
@@ -307,7 +316,7 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         if !workers.isEmpty {
             text += "\nworkers:\n"
             for worker in workers {
-                text += "  #\(worker.id) \(worker.name) \(worker.peer) threads \(worker.threads) in flight \(worker.inFlight)/\(worker.credits) units \(worker.unitsDone) \(String(format: "%.1f", worker.windowsPerSecond)) windows/s\n"
+                text += "  #\(worker.id) \(worker.name) \(worker.peer) threads \(worker.threads) kernels \(worker.kernels) in flight \(worker.inFlight)/\(worker.credits) units \(worker.unitsDone) \(String(format: "%.1f", worker.windowsPerSecond)) windows/s\n"
             }
         }
         let notable = videos.filter { $0.state == "failed" } + videos.filter { $0.state != "done" && $0.state != "failed" }

@@ -51,7 +51,7 @@ public struct CoordinatorConfig: Sendable {
 
     /// What must match for a journal to be resumed.
     var fingerprint: String {
-        "posecluster-journal/1 weights=\(model.sha256.hex) family=\(model.family) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) \(archiveOptions.planFingerprint) \(fingerprintExtra)"
+        "posecluster-journal/1 weights=\(model.sha256.hex) family=\(model.family) shape=\(model.inputShape.width)x\(model.inputShape.height)x\(model.inputShape.frames)x\(model.inputShape.joints) \(archiveOptions.planFingerprint) precision=\(model.precision) \(fingerprintExtra)"
     }
 }
 
@@ -87,6 +87,8 @@ public final class Coordinator: @unchecked Sendable {
         var failure: String?
         var done = false
         var unitsRestored = 0
+        /// Kernel classes of the workers whose results were accepted (the job report's record).
+        var kernelClasses: Set<String> = []
     }
     private var videos: [Int: VideoState] = [:]
     private var unitPayloads: [PoseSchedule.UnitID: (windows: Int, payload: UnitPayload)] = [:]
@@ -397,6 +399,9 @@ public final class Coordinator: @unchecked Sendable {
         } catch {
             preconditionFailure("a result checked before acceptance was refused: \(error)")
         }
+        if let session = workersByID[worker] {
+            video.kernelClasses.insert(ClusterModel.kernelClass(kernels: session.hello?.kernels ?? "", precision: config.model.precision))
+        }
         videos[unit.video] = video
         appendJournal(.accepted(video: video.entry.name, unit: unit.index, keypoints: keypoints))
         windowsDone += keypoints.count
@@ -446,6 +451,7 @@ public final class Coordinator: @unchecked Sendable {
                 try results.write(to: config.outDirectory)
                 var report = VideoReport.done(results)
                 report.seconds = [:]
+                report.kernelClasses = video.kernelClasses.sorted()
                 reports[index] = report
             } catch {
                 reports[index] = VideoReport.failed(video.entry, reason: "cannot write the output: \(error)")
@@ -907,7 +913,7 @@ public final class Coordinator: @unchecked Sendable {
                 threads: Int(session.hello?.threads ?? 0), credits: inFlight[id]?.credits ?? session.credits,
                 inFlight: inFlight[id]?.inFlight ?? 0, unitsDone: session.unitsDone, windowsDone: session.windowsDone,
                 windowsPerSecond: seconds > 0.5 ? Double(session.recent.reduce(0) { $0 + $1.windows }) / seconds : 0,
-                connectedSeconds: Double(now - session.connectedMs) / 1000)
+                connectedSeconds: Double(now - session.connectedMs) / 1000, kernels: session.hello?.kernels ?? "")
         }
         result.videos = Set(videos.keys).union(found.keys).sorted().map { index in
             if let video = videos[index] { return videoSummaries[index] ?? summary(of: video, index: index) }

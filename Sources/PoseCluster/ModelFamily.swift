@@ -5,6 +5,7 @@ import BlazePose
 import Foundation
 import FTPPose
 import PoseCore
+import PoseTensor
 import SafeTensors
 
 public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible {
@@ -32,19 +33,20 @@ public enum ModelFamily: String, Sendable, CaseIterable, CustomStringConvertible
     }
 
     /// A model of this family loaded and checked, ready to estimate.
-    public static func estimator(safetensors bytes: [UInt8], threads: Int, batchWindows: Int) throws -> any PoseEstimator {
+    /// `precision` applies to FTP-Pose's linear layers (BlazePose runs fp32).
+    public static func estimator(safetensors bytes: [UInt8], threads: Int, batchWindows: Int, precision: Precision = .fp32) throws -> any PoseEstimator {
         switch of(safetensors: bytes) {
         case .ftpPose:
-            return FTPPoseEstimator(model: try FTPPoseModel(safetensors: bytes), threads: threads, batchSize: batchWindows)
+            return FTPPoseEstimator(model: try FTPPoseModel(safetensors: bytes, precision: precision), threads: threads, batchSize: batchWindows)
         case .blazePoseFull:
             return BlazePoseEstimator(model: try BlazePoseModel(safetensors: bytes), threads: threads)
         }
     }
 
     /// Loads the file at `path`; errors name the file.
-    public static func estimator(contentsOfFile path: String, threads: Int, batchWindows: Int) throws -> any PoseEstimator {
+    public static func estimator(contentsOfFile path: String, threads: Int, batchWindows: Int, precision: Precision = .fp32) throws -> any PoseEstimator {
         guard let data = FileManager.default.contents(atPath: path) else { throw ModelFileError(path: path, reason: "cannot read the file") }
-        do { return try estimator(safetensors: [UInt8](data), threads: threads, batchWindows: batchWindows) } catch {
+        do { return try estimator(safetensors: [UInt8](data), threads: threads, batchWindows: batchWindows, precision: precision) } catch {
             throw ModelFileError(path: path, reason: "\(error)")
         }
     }

@@ -37,8 +37,9 @@ public struct WorkerConfig: Sendable {
     }
 }
 
-/// Builds an estimator from the weights file's bytes (the engine), for a worker.
-public typealias EstimatorFactory = @Sendable (_ weights: [UInt8], _ threads: Int, _ batchWindows: Int) throws -> any PoseEstimator
+/// Builds an estimator from the weights file's bytes (the engine) in the job's precision ("fp32",
+/// "bf16": ModelDescriptor.precision), for a worker.
+public typealias EstimatorFactory = @Sendable (_ weights: [UInt8], _ threads: Int, _ batchWindows: Int, _ precision: String) throws -> any PoseEstimator
 
 public final class Worker: @unchecked Sendable {
     let config: WorkerConfig
@@ -56,7 +57,7 @@ public final class Worker: @unchecked Sendable {
     private var welcome: Welcome?
     private var generation: UInt64 = 0
     private var download: [UInt8] = []
-    private var estimator: (sha: SHA256Digest, value: any PoseEstimator)?
+    private var estimator: (sha: SHA256Digest, precision: String, value: any PoseEstimator)?
     private var weightsBytes: [UInt8]?
     /// Units held: token -> (connection generation, unit, lease).
     private var held: [UInt64: (generation: UInt64, id: PoseWire.UnitID, lease: UInt64, windows: Int)] = [:]
@@ -137,7 +138,8 @@ public final class Worker: @unchecked Sendable {
             state = .awaitingChallenge
             handshakeDeadline = loop.nowMs + UInt64(config.limits.handshakeTimeoutMs)
             send(.hello(Hello(role: .worker, name: config.name, threads: UInt32(config.threads),
-                              cachedModel: estimator?.sha ?? newestCachedModel(), capabilities: .all, nonce: helloNonce)))
+                              cachedModel: estimator?.sha ?? newestCachedModel(), capabilities: .all, nonce: helloNonce,
+                              kernels: ClusterModel.kernels)))
         } catch {
             scheduleReconnect(reason: "\(error)")
         }
@@ -258,7 +260,7 @@ public final class Worker: @unchecked Sendable {
             self.welcome = welcome
             failedAttempts = 0
             log("joined \(config.coordinator) as session \(welcome.sessionID), model \(welcome.model.variant) \(welcome.model.sha256.hex.prefix(12))")
-            if estimator?.sha == welcome.model.sha256 || config.nullServiceMs != nil {
+            if (estimator?.sha == welcome.model.sha256 && estimator?.precision == welcome.model.precision) || config.nullServiceMs != nil {
                 ready()
                 return
             }
@@ -272,7 +274,7 @@ public final class Worker: @unchecked Sendable {
                 loop.execute {
                     guard thisGeneration == self.generation, self.state == .downloading else { return }
                     if let cached {
-                        self.loadModel(cached, sha: model.sha256)
+                        self.loadModel(cached, sha: model.sha256, precision: model.precision)
                     } else {
                         self.download = []
                         self.download.reserveCapacity(Int(model.byteCount))
@@ -301,7 +303,7 @@ public final class Worker: @unchecked Sendable {
                             self.protocolError("the model received hashes to \(digest.hex.prefix(12)), expected \(model.sha256.hex.prefix(12))")
                             return
                         }
-                        self.loadModel(bytes, sha: digest)
+                        self.loadModel(bytes, sha: digest, precision: model.precision)
                     }
                 }
             }
@@ -320,7 +322,7 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// Builds the estimator on another thread, then goes ready on the loop thread.
-    private func loadModel(_ bytes: [UInt8], sha: SHA256Digest) {
+    private func loadModel(_ bytes: [UInt8], sha: SHA256Digest, precision: String) {
         let thisGeneration = generation
         let (makeEstimator, threads, batch) = (self.makeEstimator, config.threads, config.batchWindows)
         let expectedFamily = welcome?.model.family
@@ -332,13 +334,13 @@ public final class Worker: @unchecked Sendable {
                 guard expectedFamily == nil || family == expectedFamily else {
                     throw ModelFileError(path: "the model \(sha.hex.prefix(12))", reason: "holds a \(family) model, but the coordinator runs \(expectedFamily!)")
                 }
-                return try makeEstimator(bytes, threads, batch)
+                return try makeEstimator(bytes, threads, batch, precision)
             }
             let seconds = Date().timeIntervalSince(start)
             loop.execute {
                 switch result {
                 case .success(let value):
-                    self.estimator = (sha, value)
+                    self.estimator = (sha, precision, value)
                     self.estimatorBox.value = value
                     self.log("model loaded in \(String(format: "%.2f", seconds)) s")
                     if thisGeneration == self.generation, self.state == .downloading { self.ready() }

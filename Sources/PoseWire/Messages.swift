@@ -95,11 +95,14 @@ public struct Hello: Equatable, Sendable {
     public var capabilities: Capabilities
     /// The worker's 32 random bytes; the coordinator's proof in WELCOME covers them.
     public var nonce: [UInt8]
+    /// The kernel variant the worker computes with ("avx2", "avx512", "amx", ...; PoseTensor's
+    /// KernelISA), for status and for the job report's kernel class. Empty from a status client.
+    public var kernels: String
 
     public init(protocolVersion: UInt16 = WireProtocol.version, role: PeerRole, name: String, threads: UInt32,
-                cachedModel: SHA256Digest?, capabilities: Capabilities, nonce: [UInt8]) {
+                cachedModel: SHA256Digest?, capabilities: Capabilities, nonce: [UInt8], kernels: String = "") {
         self.protocolVersion = protocolVersion; self.role = role; self.name = name; self.threads = threads
-        self.cachedModel = cachedModel; self.capabilities = capabilities; self.nonce = nonce
+        self.cachedModel = cachedModel; self.capabilities = capabilities; self.nonce = nonce; self.kernels = kernels
     }
 }
 
@@ -131,9 +134,14 @@ public struct ModelDescriptor: Equatable, Sendable {
     /// Model family ("ftp-pose", "blazepose-full"): a worker checks the bytes it loads hold this one.
     public var family: String
     public var inputShape: ModelInputShape
+    /// The job's arithmetic for the linear layers, "fp32" or "bf16" (PoseTensor's Precision);
+    /// every worker runs it with its best kernel for it.
+    public var precision: String
 
-    public init(sha256: SHA256Digest, byteCount: UInt64, variant: String, family: String = "ftp-pose", inputShape: ModelInputShape) {
+    public init(sha256: SHA256Digest, byteCount: UInt64, variant: String, family: String = "ftp-pose", inputShape: ModelInputShape,
+                precision: String = "fp32") {
         self.sha256 = sha256; self.byteCount = byteCount; self.variant = variant; self.family = family; self.inputShape = inputShape
+        self.precision = precision
     }
 }
 
@@ -353,6 +361,7 @@ extension WireMessage {
             if let model = m.cachedModel { w.bool(true); w.digest(model) } else { w.bool(false) }
             w.u64(m.capabilities.rawValue)
             try w.fixed(m.nonce, count: WireProtocol.nonceByteCount, field: "nonce")
+            try w.string(m.kernels, field: "kernels", max: limits.stringBytesMax)
         case .challenge(let m):
             w.u32(WireProtocol.magic)
             w.u16(m.protocolVersion)
@@ -444,8 +453,9 @@ extension WireMessage {
             let cached = try r.bool("hasCachedModel") ? try r.digest("cachedModel") : nil
             let capabilities = Capabilities(rawValue: try r.u64("capabilities"))
             let nonce = try r.fixed(WireProtocol.nonceByteCount, field: "nonce")
+            let kernels = try r.string("kernels", max: limits.stringBytesMax)
             message = .hello(Hello(protocolVersion: version, role: role, name: name, threads: threads,
-                                   cachedModel: cached, capabilities: capabilities, nonce: nonce))
+                                   cachedModel: cached, capabilities: capabilities, nonce: nonce, kernels: kernels))
         case .challenge:
             try r.magicAndVersion()
             let nonce = try r.fixed(WireProtocol.nonceByteCount, field: "nonce")
@@ -598,6 +608,7 @@ extension WireWriter {
                                     ("frames", shape.frames, limits.framesPerWindowMax), ("joints", shape.joints, limits.jointsMax)] {
             try count(value, field: field, max: max)
         }
+        try string(model.precision, field: "precision", max: limits.stringBytesMax)
     }
 }
 
@@ -627,7 +638,9 @@ extension WireReader {
         let height = try count("model.height", max: limits.cropSideMax)
         let frames = try count("model.frames", max: limits.framesPerWindowMax)
         let joints = try count("model.joints", max: limits.jointsMax)
+        let precision = try string("model.precision", max: limits.stringBytesMax)
         return ModelDescriptor(sha256: digest, byteCount: bytes, variant: variant, family: family,
-                               inputShape: ModelInputShape(width: width, height: height, frames: frames, joints: joints))
+                               inputShape: ModelInputShape(width: width, height: height, frames: frames, joints: joints),
+                               precision: precision)
     }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import PoseArchive
 import PoseCore
+import PoseTensor
 
 enum RunCommand {
     static let spec = CommandSpec("run", summary: "annotate an archive on this machine", options: [
@@ -9,6 +10,7 @@ enum RunCommand {
         .required("--out", "DIR", "where the per-video .json files and _posecluster/job.json go"),
         .option("--weights", "FILE", "FTP-Pose weights (.safetensors)", default: "none: random 'demo' weights, meaningless keypoints"),
         .option("--threads", "N", "inference threads", default: "CPU cores - 1"),
+        PrecisionArgument.spec,
     ] + ArchiveOptions.optionSpecs + [
         .flag("--redo", "do every video again, even those an earlier run with the same model and options wrote (by default they are skipped)"),
         .flag("--dry-run", "decode and crop everything without a model; writes only _posecluster/job.json (checks inputs, measures decode+crop)"),
@@ -20,14 +22,16 @@ enum RunCommand {
         let weights = try arguments.option("--weights")
         let threads = try arguments.int("--threads", default: max(1, ProcessInfo.processInfo.activeProcessorCount - 1), range: 1...256)
         let options = try ArchiveOptions.parse(archive: archive, &arguments)
+        let precision = try PrecisionArgument.parse(&arguments)
         let dryRun = arguments.flag("--dry-run")
         let redo = arguments.flag("--redo")
         try arguments.finish()
 
         FileHandleOutput.detail("run: archive \(archive), out \(out), \(threads) threads, unit size \(options.unitSize); \(BuildInfo.current.description)")
-        let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads)
+        let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads, precision: precision)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
+        runner.kernelClass = KernelISA.active.kernelClass(for: precision)
         runner.progress = { FileHandleOutput.progress($0.line) }
         runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: " + $0) }
         // A rerun with the same model and options skips the videos already written (RunRecords).

@@ -4,17 +4,18 @@
 import FTPPose
 import PoseCluster
 import PoseCore
+import PoseTensor
 
 enum RunEstimator {
     /// Windows per forward pass.
     static let batchSize = 4
 
-    static func make(weights: String?, threads: Int) throws -> any PoseEstimator {
+    static func make(weights: String?, threads: Int, precision: Precision = .fp32) throws -> any PoseEstimator {
         if let weights {
-            return try ModelFamily.estimator(contentsOfFile: weights, threads: threads, batchWindows: batchSize)
+            return try ModelFamily.estimator(contentsOfFile: weights, threads: threads, batchWindows: batchSize, precision: precision)
         }
         FileHandleOutput.error("run: no --weights given: using random 'demo' weights (keypoints will be meaningless)")
-        let model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: FTPPoseConfig.preset("demo")!, seed: 0))
+        let model = try FTPPoseModel(safetensors: FTPPoseWeights.random(config: FTPPoseConfig.preset("demo")!, seed: 0), precision: precision)
         return FTPPoseEstimator(model: model, threads: threads, batchSize: batchSize)
     }
 

@@ -14,6 +14,7 @@ enum ServeCommand {
         .option("--http", "HOST:PORT", "serve the status page, /status and /metrics there (off loopback they need the token)", default: "none"),
         .flag("--metrics-public", "serve /metrics without the token on a non-loopback --http address"),
         .option("--weights", "FILE", "FTP-Pose weights (.safetensors), sent to workers", default: "none: random 'demo' weights, meaningless keypoints"),
+        PrecisionArgument.spec,
         .option("--token-file", "FILE", "shared secret workers must prove (or POSECLUSTER_TOKEN)", default: "none: any worker may join"),
         .option("--state", "DIR", "journal of finished units; restart with the same arguments to resume", default: "OUT/.posecoord-state"),
         .flag("--watch", "keep running and pick up videos added to the archive"),
@@ -43,6 +44,7 @@ enum ServeCommand {
         let watch = arguments.flag("--watch")
         let watchInterval = try arguments.int("--watch-interval-ms", range: 100...86_400_000)
         let options = try ArchiveOptions.parse(archive: archive, &arguments)
+        let precision = try PrecisionArgument.parse(&arguments)
         var limits = ClusterLimits()
         let leaseMs = try arguments.int("--lease-ms", range: 100...86_400_000)
         let heartbeatMs = try arguments.int("--heartbeat-ms", range: 10...600_000)
@@ -55,7 +57,7 @@ enum ServeCommand {
 
         try ArchiveRunner.prepareOutput(out, archive: archive)
         let token = try ClusterToken.load(file: tokenFile, environment: ProcessInfo.processInfo.environment)
-        let (weightBytes, model) = try ClusterModel.load(weightsPath: weights)
+        let (weightBytes, model) = try ClusterModel.load(weightsPath: weights, precision: precision)
         if weights == nil {
             FileHandleOutput.error("serve: WARNING: no --weights given: using random 'demo' weights; the keypoints will be meaningless (the status page says so too)")
         }

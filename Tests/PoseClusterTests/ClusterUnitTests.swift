@@ -3,6 +3,9 @@
 import XCTest
 import Foundation
 import PoseCore
+import PoseArchive
+import PoseCrypto
+import PoseWire
 @testable import PoseCluster
 
 final class ClusterUnitTests: XCTestCase {
@@ -232,5 +235,32 @@ final class ResultBoundsTests: XCTestCase {
             XCTAssertEqual(bounds.problem(with: window { $0[3 * (shape.joints - 1) + 2] = 5 }),
                            "joint \(shape.joints - 1) score 5.0 outside 0.0...2.0")
         }
+    }
+}
+
+/// Precision is a job setting (issue 10): it changes the journal's fingerprint, and the job report's
+/// kernel class follows the worker's variant only for bf16.
+final class PrecisionSettingTests: XCTestCase {
+    func testPrecisionIsPartOfTheFingerprint() {
+        let shape = ModelInputShape(width: 48, height: 64, frames: 3, joints: 17)
+        let digest = SHA256Digest(bytes: [UInt8](repeating: 7, count: 32))
+        func config(_ precision: String) -> CoordinatorConfig {
+            CoordinatorConfig(archiveOptions: ArchiveOptions(archive: "/a"), outDirectory: "/o", stateDirectory: "/s",
+                              listen: Endpoint(host: "127.0.0.1", port: 0), http: nil, weights: [],
+                              model: ModelDescriptor(sha256: digest, byteCount: 0, variant: "demo", inputShape: shape, precision: precision),
+                              token: nil, watchIntervalMs: nil)
+        }
+        XCTAssertNotEqual(config("fp32").fingerprint, config("bf16").fingerprint)
+        XCTAssertTrue(config("bf16").fingerprint.contains("precision=bf16"))
+    }
+
+    func testKernelClassOfAWorker() {
+        for kernels in ["generic", "avx2", "avx512", "avx512bf16", "amx"] {
+            XCTAssertEqual(ClusterModel.kernelClass(kernels: kernels, precision: "fp32"), "fp32", kernels)
+        }
+        XCTAssertEqual(ClusterModel.kernelClass(kernels: "avx2", precision: "bf16"), "bf16-scalar")
+        XCTAssertEqual(ClusterModel.kernelClass(kernels: "avx512bf16", precision: "bf16"), "bf16-avx512bf16")
+        XCTAssertEqual(ClusterModel.kernelClass(kernels: "amx", precision: "bf16"), "bf16-amx")
+        XCTAssertEqual(ClusterModel.kernelClass(kernels: "sve2", precision: "bf16"), "bf16-sve2")
     }
 }

@@ -36,12 +36,12 @@ enum WireSamples {
     static func all() -> [WireMessage] {
         let nonce = (0..<32).map { UInt8($0) }
         let proof = (0..<32).map { UInt8(255 - $0) }
-        let model = ModelDescriptor(sha256: digest, byteCount: 123_456_789, variant: "demo", inputShape: demoShape)
+        let model = ModelDescriptor(sha256: digest, byteCount: 123_456_789, variant: "demo", inputShape: demoShape, precision: "bf16")
         let crops = crops(windows: 2, shape: smallShape)
         let payload = UnitPayload.encode(crops: crops, windows: 2, shape: smallShape)
         let keypoints = (0..<2).map { window in WindowKeypoints(values: (0..<51).map { Float($0) * 0.5 + Float(window) }) }
         return [
-            .hello(Hello(role: .worker, name: "gpu-node-7", threads: 16, cachedModel: digest, capabilities: .all, nonce: nonce)),
+            .hello(Hello(role: .worker, name: "gpu-node-7", threads: 16, cachedModel: digest, capabilities: .all, nonce: nonce, kernels: "avx512")),
             .hello(Hello(role: .statusClient, name: "", threads: 0, cachedModel: nil, capabilities: [], nonce: proof)),
             .challenge(Challenge(nonce: nonce, authRequired: true)),
             .challenge(Challenge(nonce: proof, authRequired: false)),
