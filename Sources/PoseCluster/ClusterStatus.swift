@@ -181,6 +181,7 @@ public struct ClusterStatus: Codable, Sendable, Equatable {
         metric("windows", "gauge", "Windows in the job (estimated from detection files until every video is planned).", Double(job.windows))
         metric("windows_done_total", "counter", "Windows accepted.", Double(job.windowsDone))
         metric("connections_rejected_total", "counter", "Connections refused or closed for bad input.", Double(job.connectionsRejected))
+        metric("protocol_violations_total", "counter", "Authenticated peers closed for a RESULT or FAIL they may not send.", Double(job.protocolViolations))
         metric("bytes_sent_total", "counter", "Bytes sent to peers.", Double(job.bytesSent))
         metric("bytes_received_total", "counter", "Bytes received from peers.", Double(job.bytesReceived))
         metric("workers", "gauge", "Workers connected.", Double(workers.count))
