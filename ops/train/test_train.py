@@ -263,7 +263,7 @@ def test_pos_embed_is_interpolated_for_another_grid(tmp_path):
 
 def test_loss_falls_on_a_small_synthetic_set(archive, tmp_path):
     out = str(tmp_path / "w.safetensors")
-    run = train(["--data", f"synth:{archive}", "--config", "demo", "--out", out, "--batch", "8", "--steps-per-epoch", "10",
+    run = train(["--data", f"synth:{archive}", "--config", "demo", "--out", out, "--batch", "4", "--steps-per-epoch", "10",
                  "--epochs", "6", "--lr", "1e-3", "--warmup-steps", "10", "--no-augment", "--negatives", "0", "--seed", "1"])
     assert run.returncode == 0, run.stderr[-3000:]
     hist = [json.loads(line) for line in open(out + ".work/history.jsonl")]
