@@ -119,6 +119,8 @@ public final class ArchiveRunner {
     public var progress: ((RunProgress) -> Void)?
     /// Called with lines for the log: a video's warnings (they are also in the job report).
     public var log: ((String) -> Void)?
+    /// Recorded in the job report and every output file.
+    public var provenance: Provenance?
 
     /// What makes outputs differ (the model's SHA-256, `ArchiveOptions.planFingerprint`). When set,
     /// a video already written by a run with the same fingerprint is skipped (`RunRecords`).
@@ -142,7 +144,7 @@ public final class ArchiveRunner {
         try Self.prepareOutput(outDirectory, archive: options.archive)
         started = DispatchTime.now()
         windowsDone = 0
-        var report = JobReport()
+        var report = JobReport(provenance: provenance)
         report.skipped = scan.skipped
         for skipped in scan.skipped { log?("\(skipped.path): \(skipped.reason)") }
         report.videos = scan.failed.map { VideoReport.failed($0.entry, reason: $0.reason) }
@@ -196,7 +198,7 @@ public final class ArchiveRunner {
         }
         let planSeconds = Self.seconds(since: videoStart)
         for warning in plan.warnings { log?("\(entry.name): \(warning)") }
-        var results = VideoResults(plan: plan)
+        var results = VideoResults(plan: plan, provenance: provenance)
         var status = RunProgress(videoIndex: index, videoCount: count, videoName: entry.name, videoWindowsDone: 0,
                                  videoWindows: plan.windowCount, windowsDone: windowsDone, elapsedSeconds: Self.seconds(since: started))
 

@@ -25,6 +25,8 @@ public struct VideoReport: Codable, Equatable, Sendable {
     public var kernelClasses: [String]?
     /// Seconds spent per stage.
     public var seconds: [String: Double] = [:]
+    /// Where its boxes came from.
+    public var detections: Provenance.Detections?
     /// What the video's inputs made us doubt: boxes outside the video, the frame base chosen,
     /// dropped or clamped values (docs/ARCHIVE.md "Detection values").
     public var warnings: [String] = []
@@ -40,13 +42,16 @@ public struct VideoReport: Codable, Equatable, Sendable {
 
     /// A video that failed as a whole (bad input): nothing was written for it.
     public static func failed(_ entry: VideoEntry, reason: String) -> VideoReport {
-        VideoReport(name: entry.name, path: entry.path, status: .failed, reason: reason)
+        var report = VideoReport(name: entry.name, path: entry.path, status: .failed, reason: reason)
+        report.detections = Provenance.Detections(entry: entry)
+        return report
     }
 
     /// A video whose file was written; failed units (if any) are listed.
     public static func done(_ results: VideoResults) -> VideoReport {
         var report = VideoReport(name: results.plan.entry.name, path: results.plan.entry.path, status: .done)
         report.frames = results.plan.frameCount
+        report.detections = Provenance.Detections(entry: results.plan.entry)
         report.counts = results.plan.counts
         report.failedUnits = results.failed.keys.sorted().map { FailedUnit(unit: $0, reason: results.failed[$0]!) }
         report.unitsFailed = report.failedUnits.count
@@ -58,7 +63,7 @@ public struct VideoReport: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, path, status, reason, frames, counts, unitsFailed = "units_failed", failedUnits = "failed_units"
-        case duplicateResults = "duplicate_results", seconds, warnings, kernelClasses = "kernel_classes"
+        case duplicateResults = "duplicate_results", seconds, detections, warnings, kernelClasses = "kernel_classes"
     }
 }
 
@@ -69,7 +74,9 @@ public struct JobReport: Codable, Equatable, Sendable {
     /// Videos `posecoord run` did not do again: written by an earlier run with the same fingerprint.
     public var resumed = 0
     public var seconds: Double = 0
-    public init(videos: [VideoReport] = []) { self.videos = videos }
+    /// The model, precision and build that made the outputs (each video has its detections).
+    public var provenance: Provenance?
+    public init(videos: [VideoReport] = [], provenance: Provenance? = nil) { self.videos = videos; self.provenance = provenance }
 
     public var failedVideos: [VideoReport] { videos.filter { $0.status == .failed } }
     /// Videos written with some units missing.

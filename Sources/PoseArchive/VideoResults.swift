@@ -12,8 +12,10 @@ public struct VideoResults: Sendable {
     public private(set) var failed: [Int: String] = [:]
     /// Results that arrived for a unit already accepted or failed (dropped).
     public private(set) var duplicates = 0
+    /// The job's provenance; the file's `info` adds this video's detection source.
+    public var provenance: Provenance?
 
-    public init(plan: VideoPlan) { self.plan = plan }
+    public init(plan: VideoPlan, provenance: Provenance? = nil) { self.plan = plan; self.provenance = provenance }
 
     public var isComplete: Bool { accepted.count + failed.count == plan.units.count }
 
@@ -102,7 +104,8 @@ public struct VideoResults: Sendable {
             annotation.area = annotation.bbox.map { Self.rounded($0[2] * $0[3]) }
             return annotation
         }
-        return PoseTrackFile(images: images, annotations: annotations)
+        return PoseTrackFile(images: images, annotations: annotations,
+                             info: provenance?.with(detections: Provenance.Detections(entry: plan.entry)))
     }
 
     /// The file's bytes (deterministic).

@@ -41,6 +41,8 @@ public struct CoordinatorConfig: Sendable {
     public var randomWeights = false
     /// The precision of the job's linear layers, as /metrics and the status page name it.
     public var precision = "fp32"
+    /// Recorded in the job report and every output file.
+    public var provenance: Provenance?
 
     public init(archiveOptions: ArchiveOptions, outDirectory: String, stateDirectory: String, listen: Endpoint,
                 http: Endpoint?, weights: [UInt8], model: ModelDescriptor, token: [UInt8]?, watchIntervalMs: Int?) {
@@ -481,7 +483,7 @@ public final class Coordinator: @unchecked Sendable {
 
     @discardableResult
     private func writeJobReport() -> JobReport {
-        var report = JobReport(videos: reports.keys.sorted().map { reports[$0]! })
+        var report = JobReport(videos: reports.keys.sorted().map { reports[$0]! }, provenance: config.provenance)
         report.skipped = skippedEntries
         report.seconds = Double(loop.nowMs - startMs) / 1000
         do {
@@ -539,7 +541,7 @@ public final class Coordinator: @unchecked Sendable {
             }
         case .planned(let index, let plan):
             windowsEstimatedUnplanned -= found[index]?.windows ?? 0
-            var video = VideoState(entry: plan.entry, results: VideoResults(plan: plan))
+            var video = VideoState(entry: plan.entry, results: VideoResults(plan: plan, provenance: config.provenance))
             for warning in plan.warnings { log("\(plan.entry.name): \(warning)") }
             var restoredEvents: [SchedulerEvent] = []
             if let done = restored.removeValue(forKey: plan.entry.name) {

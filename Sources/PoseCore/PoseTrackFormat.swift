@@ -7,9 +7,23 @@ public struct PoseTrackFile: Codable, Equatable, Sendable {
     public var images: [PoseTrackImage]
     public var annotations: [PoseTrackAnnotation]
     public var categories: [PoseTrackCategory]
+    /// posecluster's outputs: where they came from (Provenance). Other files' `info` (COCO
+    /// datasets have one of their own) is read as absent, never as an error.
+    public var info: Provenance?
 
-    public init(images: [PoseTrackImage], annotations: [PoseTrackAnnotation], categories: [PoseTrackCategory] = [.person]) {
-        self.images = images; self.annotations = annotations; self.categories = categories
+    public init(images: [PoseTrackImage], annotations: [PoseTrackAnnotation], categories: [PoseTrackCategory] = [.person],
+                info: Provenance? = nil) {
+        self.images = images; self.annotations = annotations; self.categories = categories; self.info = info
+    }
+
+    enum CodingKeys: String, CodingKey { case images, annotations, categories, info }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        images = try c.decode([PoseTrackImage].self, forKey: .images)
+        annotations = try c.decode([PoseTrackAnnotation].self, forKey: .annotations)
+        categories = try c.decode([PoseTrackCategory].self, forKey: .categories)
+        info = try? c.decodeIfPresent(Provenance.self, forKey: .info)
     }
 
     /// Bytes of the file: sorted keys, no escaping of `/`, so equal files are equal bytes.

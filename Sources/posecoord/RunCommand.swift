@@ -1,6 +1,7 @@
 // posecoord run: annotates a whole archive on this machine (see docs/ARCHIVE.md).
 import Foundation
 import PoseArchive
+import PoseCluster
 import PoseCore
 import PoseTensor
 
@@ -32,6 +33,7 @@ enum RunCommand {
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
         runner.kernelClass = KernelISA.active.kernelClass(for: precision)
+        runner.provenance = Provenance(model: try ClusterModel.load(weightsPath: weights, precision: precision).descriptor, weightsPath: weights)
         runner.progress = { FileHandleOutput.progress($0.line) }
         runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: " + $0) }
         // A rerun with the same model and options skips the videos already written (RunRecords).

@@ -66,6 +66,7 @@ enum ServeCommand {
             weights: weightBytes, model: model, token: token, watchIntervalMs: watch ? watchInterval : nil)
         coordinatorConfig.limits = limits
         coordinatorConfig.randomWeights = weights == nil
+        coordinatorConfig.provenance = Provenance(model: model, weightsPath: weights)
         coordinatorConfig.scheduler.leaseDurationMs = Int64(leaseMs)
         coordinatorConfig.scheduler.heartbeatIntervalMs = Int64(heartbeatMs)
         coordinatorConfig.scheduler.attemptsMax = attempts
