@@ -1,5 +1,5 @@
 // The provenance of a job run by `posecoord run` or `serve`: the model as ClusterModel described
-// it, the precision, and the build.
+// it, the precision, and the build (BuildInfo.current, stamped by the executables).
 import Foundation
 import PoseCore
 import PoseWire
@@ -10,13 +10,9 @@ extension Provenance {
     public init(model: ModelDescriptor, weightsPath: String?) {
         let weights = weightsPath.map { ($0 as NSString).lastPathComponent }
             ?? "random (seed 0): no --weights given, the keypoints are meaningless"
-        self.init(version: Provenance.buildVersion, commit: Provenance.buildCommit,
+        self.init(version: BuildInfo.current.version, commit: BuildInfo.current.commit,
                   model: Model(family: model.family, config: model.variant, sha256: model.sha256.hex, bytes: model.byteCount,
                                weights: weights, random: weightsPath == nil),
                   precision: model.precision)
     }
-
-    /// The build's version and commit (BuildInfo, once the build stamps one).
-    static let buildVersion = "unknown"
-    static let buildCommit = "unknown"
 }

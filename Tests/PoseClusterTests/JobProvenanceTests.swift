@@ -14,6 +14,8 @@ final class JobProvenanceTests: XCTestCase {
         XCTAssertEqual(provenance.model.bytes, UInt64(bytes.count))
         XCTAssertEqual([provenance.model.family, provenance.model.config, provenance.precision], ["ftp-pose", "demo", "fp32"])
         XCTAssertNil(provenance.detections)
+        XCTAssertEqual(provenance.version, BuildInfo.current.version)
+        XCTAssertEqual(provenance.commit, BuildInfo.current.commit)
     }
 
     func testAWeightsFileIsRecordedByNameNotPath() throws {
