@@ -51,7 +51,7 @@ public struct VideoReport: Codable, Equatable, Sendable {
     public static func done(_ results: VideoResults) -> VideoReport {
         var report = VideoReport(name: results.plan.entry.name, path: results.plan.entry.path, status: .done)
         report.frames = results.plan.frameCount
-        report.detections = Provenance.Detections(entry: results.plan.entry)
+        report.detections = Provenance.Detections(plan: results.plan)
         report.counts = results.plan.counts
         report.failedUnits = results.failed.keys.sorted().map { FailedUnit(unit: $0, reason: results.failed[$0]!) }
         report.unitsFailed = report.failedUnits.count

@@ -105,7 +105,7 @@ public struct VideoResults: Sendable {
             return annotation
         }
         return PoseTrackFile(images: images, annotations: annotations,
-                             info: provenance?.with(detections: Provenance.Detections(entry: plan.entry)))
+                             info: provenance?.with(detections: Provenance.Detections(plan: plan)))
     }
 
     /// The file's bytes (deterministic).

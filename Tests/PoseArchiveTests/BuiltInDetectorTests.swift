@@ -67,6 +67,11 @@ final class BuiltInDetectorTests: XCTestCase {
         XCTAssertEqual(report.videos[0].status, .done)
         XCTAssertEqual(report.videos[0].counts.windows, 0)
         XCTAssertNotNil(report.videos[0].seconds["detect"])
+        // Provenance names the built-in detector, its settings and coefficients, and no file.
+        let detections = try XCTUnwrap(report.videos[0].detections)
+        XCTAssertNil(detections.file)
+        XCTAssertTrue(detections.detector?.contains("every 2 frames") ?? false, "\(detections)")
+        XCTAssertTrue(detections.detector?.contains("coefficients SHA-256") ?? false, "\(detections)")
         let file = try PoseTrackFile.decode(Data(contentsOf: URL(fileURLWithPath: root + "/out/street.json")), path: "street.json")
         XCTAssertEqual(file.images.count, 6)
         XCTAssertTrue(file.annotations.isEmpty)
