@@ -39,8 +39,6 @@ public struct CoordinatorConfig: Sendable {
     public var metricsPublic = false
     /// True when no weights file was given (seeded random weights): the status page warns.
     public var randomWeights = false
-    /// The precision of the job's linear layers, as /metrics and the status page name it.
-    public var precision = "fp32"
     /// Recorded in the job report and every output file.
     public var provenance: Provenance?
 
@@ -929,7 +927,7 @@ public final class Coordinator: @unchecked Sendable {
         result.build.modelSHA256 = config.model.sha256.hex
         result.build.modelBytes = config.model.byteCount
         result.build.randomWeights = config.randomWeights
-        result.build.precision = config.precision
+        result.build.precision = config.model.precision
         let connectedNames = Set(result.workers.map(\.name))
         result.workerTotals = workerTotals.keys.sorted().map { name in
             var totals = workerTotals[name]!
