@@ -302,6 +302,30 @@ def test_killed_and_resumed_run_equals_uninterrupted(archive, tmp_path):
         assert np.array_equal(wa[k], wb[k]), k
 
 
+def test_ddp_two_processes_equal_one_process_with_the_global_batch(archive, tmp_path):
+    """torchrun with 2 CPU processes (gloo) x batch 2 sees the same windows and augmentation draws as
+    one process x batch 4, so the weights agree up to the order of the gradient all-reduce. The
+    attention key biases are left out: their true gradient is 0 (softmax ignores a shift shared by
+    every key), so Adam turns pure rounding noise into steps of the learning rate's size."""
+    common = ["--data", f"synth:{archive}", "--config", "tiny", "--steps-per-epoch", "3", "--epochs", "2",
+              "--warmup-steps", "2", "--seed", "11"]
+    one = str(tmp_path / "one.safetensors")
+    assert train(common + ["--batch", "4", "--out", one]).returncode == 0
+    two = str(tmp_path / "two.safetensors")
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", TRAIN,
+                          "--threads", "1", *common, "--batch", "2", "--out", two], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "batch 2 x 2" in run.stderr
+    wa, _ = safetensors_io.load(one)
+    wb, _ = safetensors_io.load(two)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        if k.endswith("k.bias"):
+            continue
+        scale = float(np.abs(wa[k]).max()) + 1e-12
+        assert float(np.abs(wa[k] - wb[k]).max()) / scale < 1e-3, k
+
+
 @needs_engine
 def test_exported_weights_same_keypoints_in_pytorch_and_engine(archive, tmp_path):
     out = str(tmp_path / "w.safetensors")
