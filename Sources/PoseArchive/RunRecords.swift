@@ -18,7 +18,8 @@ public struct RunRecord: Codable, Equatable, Sendable {
 public enum RunRecords {
     /// The fingerprint of a `posecoord run` job: the weights' SHA-256 (or the random demo
     /// weights) and the options that change plans, as `serve`'s journal fingerprint has them.
-    public static func fingerprint(weightsPath: String?, options: ArchiveOptions) throws -> String {
+    /// `precision` is the job's (bf16 outputs differ from fp32 ones), as in serve's journal.
+    public static func fingerprint(weightsPath: String?, options: ArchiveOptions, precision: String = "fp32") throws -> String {
         var model = "demo-random-seed0"
         if let weightsPath {
             guard let data = FileManager.default.contents(atPath: weightsPath) else {
@@ -26,7 +27,7 @@ public enum RunRecords {
             }
             model = data.withUnsafeBytes { SHA256.hash($0).hex }
         }
-        return "posecluster-run/1 weights=\(model) \(options.planFingerprint)"
+        return "posecluster-run/1 weights=\(model) \(options.planFingerprint) precision=\(precision)"
     }
 
     /// The folder of the records, inside the job's own name space.

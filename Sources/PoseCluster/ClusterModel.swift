@@ -40,8 +40,10 @@ public enum ClusterModel {
             variant = BlazePoseConfig.family
             inputShape = BlazePoseEstimator.inputShape
         }
+        // BlazePose always runs fp32 (its convolutions have no bf16 path): the job's precision says so.
+        let effective: Precision = family == .blazePoseFull ? .fp32 : precision
         return (bytes, ModelDescriptor(sha256: SHA256.hash(bytes), byteCount: UInt64(bytes.count), variant: variant,
-                                       family: family.rawValue, inputShape: inputShape, precision: precision.rawValue))
+                                       family: family.rawValue, inputShape: inputShape, precision: effective.rawValue))
     }
 
     /// What a worker runs: the family the bytes say, in the job's precision with this machine's best

@@ -32,12 +32,15 @@ enum RunCommand {
         let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads, precision: precision)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
-        runner.kernelClass = KernelISA.active.kernelClass(for: precision)
-        runner.provenance = Provenance(model: try ClusterModel.load(weightsPath: weights, precision: precision).descriptor, weightsPath: weights)
+        let model = try ClusterModel.load(weightsPath: weights, precision: precision).descriptor
+        // The model's precision: a family without a bf16 path (BlazePose) runs fp32 whatever was asked.
+        let jobPrecision = Precision(rawValue: model.precision) ?? precision
+        runner.kernelClass = KernelISA.active.kernelClass(for: jobPrecision)
+        runner.provenance = Provenance(model: model, weightsPath: weights)
         runner.progress = { FileHandleOutput.progress($0.line) }
         runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: " + $0) }
         // A rerun with the same model and options skips the videos already written (RunRecords).
-        if !dryRun && !redo { runner.fingerprint = try RunRecords.fingerprint(weightsPath: weights, options: options) }
+        if !dryRun && !redo { runner.fingerprint = try RunRecords.fingerprint(weightsPath: weights, options: options, precision: jobPrecision.rawValue) }
         let report = try runner.run()
         FileHandleOutput.endProgress()
         for video in report.videos where video.status == .failed || video.unitsFailed > 0 {

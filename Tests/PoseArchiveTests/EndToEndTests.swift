@@ -204,6 +204,8 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(fourth.resumed, 0)
         XCTAssertEqual(fourthWindows, windows)
         XCTAssertNotEqual(try RunRecords.fingerprint(weightsPath: nil, options: options),
+                          try RunRecords.fingerprint(weightsPath: nil, options: options, precision: "bf16"), "bf16 outputs are other bytes")
+        XCTAssertNotEqual(try RunRecords.fingerprint(weightsPath: nil, options: options),
                           try RunRecords.fingerprint(weightsPath: nil, options: ArchiveOptions(archive: root + "/archive", unitSize: 4, frameBase: .one)))
     }
 
