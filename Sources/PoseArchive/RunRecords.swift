@@ -20,14 +20,19 @@ public enum RunRecords {
     /// weights) and the options that change plans, as `serve`'s journal fingerprint has them.
     /// `precision` is the job's (bf16 outputs differ from fp32 ones), as in serve's journal.
     public static func fingerprint(weightsPath: String?, options: ArchiveOptions, precision: String = "fp32") throws -> String {
-        var model = "demo-random-seed0"
+        var sha256: String?
         if let weightsPath {
             guard let data = FileManager.default.contents(atPath: weightsPath) else {
                 throw ArchiveError(.outputFailed, path: weightsPath, reason: "cannot read the weights file")
             }
-            model = data.withUnsafeBytes { SHA256.hash($0).hex }
+            sha256 = data.withUnsafeBytes { SHA256.hash($0).hex }
         }
-        return "posecluster-run/1 weights=\(model) \(options.planFingerprint) precision=\(precision)"
+        return fingerprint(weightsSHA256: sha256, options: options, precision: precision)
+    }
+
+    /// The same from the weights' SHA-256 the caller already has (nil: the random demo weights).
+    public static func fingerprint(weightsSHA256: String?, options: ArchiveOptions, precision: String = "fp32") -> String {
+        "posecluster-run/1 weights=\(weightsSHA256 ?? "demo-random-seed0") \(options.planFingerprint) precision=\(precision)"
     }
 
     /// The folder of the records, inside the job's own name space.

@@ -30,15 +30,21 @@ public enum ClusterModel {
         // Loading checks every tensor name and shape here, not on a hundred workers later.
         let variant: String, inputShape: ModelInputShape
         let family = ModelFamily.of(safetensors: bytes)
-        switch family {
-        case .ftpPose:
-            let model = try FTPPoseModel(safetensors: bytes)
-            variant = FTPPoseConfig.presetNames.first { FTPPoseConfig.preset($0) == model.config } ?? (path == nil ? "demo" : "custom")
-            inputShape = model.config.inputShape
-        case .blazePoseFull:
-            _ = try BlazePoseModel(safetensors: bytes)
-            variant = BlazePoseConfig.family
-            inputShape = BlazePoseEstimator.inputShape
+        do {
+            switch family {
+            case .ftpPose:
+                let model = try FTPPoseModel(safetensors: bytes)
+                variant = FTPPoseConfig.presetNames.first { FTPPoseConfig.preset($0) == model.config } ?? (path == nil ? "demo" : "custom")
+                inputShape = model.config.inputShape
+            case .blazePoseFull:
+                _ = try BlazePoseModel(safetensors: bytes)
+                variant = BlazePoseConfig.family
+                inputShape = BlazePoseEstimator.inputShape
+            }
+        } catch {
+            // The file's errors name the file, as ModelFamily.estimator(contentsOfFile:) does.
+            guard let path else { throw error }
+            throw ModelFileError(path: path, reason: "\(error)")
         }
         // BlazePose always runs fp32 (its convolutions have no bf16 path): the job's precision says so.
         let effective: Precision = family == .blazePoseFull ? .fp32 : precision

@@ -29,10 +29,12 @@ enum RunCommand {
         try arguments.finish()
 
         FileHandleOutput.detail("run: archive \(archive), out \(out), \(threads) threads, unit size \(options.unitSize); \(BuildInfo.current.description)")
-        let estimator = dryRun ? RunEstimator.shapeOnly(weights: weights) : try RunEstimator.make(weights: weights, threads: threads, precision: precision)
+        // The weights are read, checked and hashed once: the estimator, provenance and fingerprint share them.
+        let (modelBytes, model) = try ClusterModel.load(weightsPath: weights, precision: precision)
+        let estimator: any PoseEstimator = dryRun ? ShapeOnlyEstimator(inputShape: model.inputShape)
+            : try RunEstimator.make(model: modelBytes, weightsPath: weights, threads: threads, precision: precision)
         let runner = ArchiveRunner(options: options, outDirectory: out, estimator: estimator)
         runner.dryRun = dryRun
-        let model = try ClusterModel.load(weightsPath: weights, precision: precision).descriptor
         // The model's precision: a family without a bf16 path (BlazePose) runs fp32 whatever was asked.
         let jobPrecision = Precision(rawValue: model.precision) ?? precision
         runner.kernelClass = KernelISA.active.kernelClass(for: jobPrecision)
@@ -40,7 +42,8 @@ enum RunCommand {
         runner.progress = { FileHandleOutput.progress($0.line) }
         runner.log = { FileHandleOutput.endProgress(); FileHandleOutput.error("run: " + $0) }
         // A rerun with the same model and options skips the videos already written (RunRecords).
-        if !dryRun && !redo { runner.fingerprint = try RunRecords.fingerprint(weightsPath: weights, options: options, precision: jobPrecision.rawValue) }
+        if !dryRun && !redo { runner.fingerprint = RunRecords.fingerprint(weightsSHA256: weights == nil ? nil : model.sha256.hex,
+                                                                      options: options, precision: jobPrecision.rawValue) }
         let report = try runner.run()
         FileHandleOutput.endProgress()
         for video in report.videos where video.status == .failed || video.unitsFailed > 0 {
