@@ -117,11 +117,13 @@ public final class FTPPoseModel: Sendable {
         // The two branches are independent until the fusion: run them concurrently.
         var highRes: (Matrix, [[Int]])?
         var lowRes: (Matrix, [[Int]])?
-        Parallel.both(threads: threads, {
-            highRes = timings.measure(.highRes) { encoder.highResolution(f, batch: batch, keep: keepHR, threads: threads, timings: timings) }
-        }, {
-            lowRes = timings.measure(.lowRes) { encoder.lowResolution(f, batch: batch, keep: keepLR, threads: threads, timings: timings) }
-        })
+        timings.measure(.branches) {
+            Parallel.both(threads: threads, {
+                highRes = timings.measure(.highRes) { encoder.highResolution(f, batch: batch, keep: keepHR, threads: threads, timings: timings) }
+            }, {
+                lowRes = timings.measure(.lowRes) { encoder.lowResolution(f, batch: batch, keep: keepLR, threads: threads, timings: timings) }
+            })
+        }
         let (h1, highResIndices) = highRes!, (zc, lowResIndices) = lowRes!
         let heatmaps = timings.measure(.fusionHead) { () -> [Float] in
             fusion(h1, zc, batch: batch, threads: threads)

@@ -43,8 +43,41 @@ public enum Parallel {
         }
     }
 
-    /// Runs two closures, concurrently when `threads > 1`.
+    /// Holds a closure until one thread takes it; whoever takes it first runs it.
+    private final class Slot: @unchecked Sendable {
+        private let lock = NSLock()
+        private var body: (() -> Void)?
+        init(_ body: @escaping () -> Void) { self.body = body }
+        func take() -> (() -> Void)? {
+            lock.lock()
+            defer { lock.unlock() }
+            let taken = body
+            body = nil
+            return taken
+        }
+    }
+
+    /// Runs two closures, concurrently when `threads > 1`. `second` is offered to Dispatch's pool
+    /// while the caller runs `first`; if no pool thread has picked it up by then, the caller runs
+    /// it too (so a starved pool cannot deadlock this). Not a `concurrentPerform`: libdispatch
+    /// serialises an apply nested in another apply's worker, which left the `forEach`es inside
+    /// the two closures on one thread each, and one core idle once the shorter closure ended.
     public static func both(threads: Int, _ first: () -> Void, _ second: () -> Void) {
-        forEach(2, threads: threads) { $0 == 0 ? first() : second() }
+        if threads <= 1 {
+            first()
+            second()
+            return
+        }
+        withoutActuallyEscaping(second) { escapable in
+            let slot = Slot(escapable), group = DispatchGroup()
+            group.enter()
+            DispatchQueue.global().async {
+                if let body = slot.take() { body() }   // released before leave: nothing outlives the call
+                group.leave()
+            }
+            first()
+            if let body = slot.take() { body() }
+            group.wait()   // `second` may still be running on the pool thread that took it
+        }
     }
 }

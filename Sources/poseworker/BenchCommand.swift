@@ -19,7 +19,7 @@ enum BenchCommand {
         .option("--warmup", "N", "untimed passes first", default: "1"),
         .option("--prune", "HR,LR", "token pruning ratios", default: "the model's"),
         .flag("--compare-unpruned", "also measure without pruning and print the ratio"),
-        .option("--peak-gflops-per-core", "X", "the peak the achieved GFLOPS are compared with", default: "256"),
+        .option("--peak-gflops-per-core", "X", "compare achieved GFLOPS with X per core instead of the peak measured here", default: "measured"),
         .flag("--kernels", "also measure GEMM alone on a large shape"),
         .option("--precision", "fp32|bf16|auto", "linear layers' precision; auto: bf16 where AMX or AVX512_BF16 runs it", default: "fp32"),
         .flag("--bf16", "the same as --precision bf16"),
@@ -33,7 +33,14 @@ enum BenchCommand {
         let warmup = try arguments.int("--warmup", range: 0...100)
         let prune = try InferCommand.parsePrune(try arguments.option("--prune"))
         let compareUnpruned = arguments.flag("--compare-unpruned")
-        let peakPerCore = try arguments.double("--peak-gflops-per-core")
+        let peakText = try arguments.option("--peak-gflops-per-core")
+        var givenPeak: Double?
+        if let peakText, peakText != "measured" {
+            guard let value = Double(peakText), value > 0, value.isFinite else {
+                throw UsageError("--peak-gflops-per-core must be a positive number or \"measured\", got \"\(peakText)\"")
+            }
+            givenPeak = value
+        }
         let kernels = arguments.flag("--kernels")
         let precision = try BenchCommand.precision(bf16: arguments.flag("--bf16"), setting: try arguments.option("--precision"))
         try arguments.finish()
@@ -43,12 +50,16 @@ enum BenchCommand {
                 throw UsageError("--prune, --compare-unpruned, --kernels and --precision apply to FTP-Pose, not to a BlazePose model")
             }
             print(BenchPlatform.describe())
+            let peaks = BenchPeaks(threads: threads, givenPerCore: givenPeak)
+            print(peaks.description)
             return try BlazePoseCommands.bench(path: modelName, batch: batch, threads: threads, iterations: iterations, warmup: warmup,
-                                               peakPerCore: peakPerCore)
+                                               peaks: peaks)
         }
         print(BenchPlatform.describe())
         print(BenchCommand.describe(precision))
-        if kernels { BenchKernels.run(threads: threads, peakPerCore: peakPerCore, precision: precision) }
+        let peaks = BenchPeaks(threads: threads, givenPerCore: givenPeak)
+        print(peaks.description)
+        if kernels { BenchKernels.run(threads: threads, peaks: peaks, precision: precision) }
 
         let loadStart = Date()
         let model: FTPPoseModel
@@ -68,10 +79,10 @@ enum BenchCommand {
 
         let pruned = (prune?.hr ?? config.pruneHR, prune?.lr ?? config.pruneLR)
         let prunedRate = try measure(model, frames: frames, batch: batch, prune: pruned, threads: threads, iterations: iterations,
-                                     warmup: warmup, peakPerCore: peakPerCore)
+                                     warmup: warmup, peaks: peaks)
         if compareUnpruned {
             let unprunedRate = try measure(model, frames: frames, batch: batch, prune: (1, 1), threads: threads, iterations: iterations,
-                                           warmup: warmup, peakPerCore: peakPerCore)
+                                           warmup: warmup, peaks: peaks)
             print(String(format: "pruned %d,%d vs unpruned: %.2fx windows/s", pruned.0, pruned.1, prunedRate / unprunedRate))
         }
         print(String(format: "peak memory (maxrss): %.0f MiB", BenchPlatform.peakResidentMiB()))
@@ -102,7 +113,7 @@ enum BenchCommand {
 
     /// Runs `iterations` timed forward passes after `warmup`; prints and returns windows/s.
     static func measure(_ model: FTPPoseModel, frames: [Float], batch: Int, prune: (Int, Int), threads: Int, iterations: Int,
-                        warmup: Int, peakPerCore: Double) throws -> Double {
+                        warmup: Int, peaks: BenchPeaks) throws -> Double {
         for _ in 0..<warmup { _ = try model.forward(frames: frames, batch: batch, prune: prune, threads: threads) }
         let timings = StageTimings()
         var seconds: [Double] = []
@@ -118,7 +129,6 @@ enum BenchCommand {
         let rate = Double(batch) / mean
         let flops = model.config.flopsPerWindow(pruneHR: prune.0, pruneLR: prune.1)
         let gflops = flops * Double(batch) / mean / 1e9
-        let peak = peakPerCore * Double(min(threads, ProcessInfo.processInfo.activeProcessorCount))
         var load = [Double](repeating: 0, count: 3)
         _ = getloadavg(&load, 3)
         print(String(format: "prune %d,%d  batch %d  threads %d: %.2f windows/s mean; best %.2f, median %.2f (batch ms: mean %.1f, best %.1f; %d runs; load average %.2f)",
@@ -126,12 +136,20 @@ enum BenchCommand {
                      iterations, load[0]))
         print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f windows per CPU-second, %.0f GFLOPS per busy core",
                      cpu * 1000, cpu / mean, Double(batch) / cpu, flops * Double(batch) / cpu / 1e9))
-        // The peak is fp32's; bf16 dot products (vdpbf16ps) do twice the work per instruction, AMX far more.
-        let peakName = model.precision == .bf16 ? "fp32 peak (bf16's is higher)" : "fp32 peak"
-        print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved = %.0f%% of %.0f GFLOPS %@",
-                     flops / 1e9, gflops, 100 * gflops / peak, peak, peakName))
-        let stages = Stage.allCases.map { String(format: "%@ %.1f", $0.rawValue, timings.total($0) / Double(iterations) * 1000) }
-        print("  ms per batch by stage: " + stages.joined(separator: ", ") + " (branches overlap; DPC is inside them)")
+        // A bf16 job runs its linear layers in the bf16 class and the rest (attention, DPC) in fp32:
+        // both fractions are given; the bf16 one is the ceiling of the whole model.
+        var fractions = [peaks.fraction(gflops, .fp32FMA, threads: threads)]
+        let kind = PeakMeter.arithmeticClass(for: model.precision)
+        if kind != .fp32FMA { fractions.insert(peaks.fraction(gflops, kind, threads: threads), at: 0) }
+        print(String(format: "  %.1f GFLOP/window, %.1f GFLOPS achieved", flops / 1e9, gflops)
+              + fractions.filter { !$0.isEmpty }.map { " = " + $0 }.joined(separator: ","))
+        let stages = Stage.allCases.map { stage -> String in
+            let wall = timings.total(stage)
+            let busy = stage.runsAlone && wall > 0 ? String(format: " (%.2f cores)", timings.cpuTotal(stage) / wall) : ""
+            return String(format: "%@ %.1f", stage.rawValue, wall / Double(iterations) * 1000) + busy
+        }
+        print("  ms per batch by stage: " + stages.joined(separator: ", ")
+              + " (branches = high-res and low-res concurrently; DPC is inside them)")
         return rate
     }
 }

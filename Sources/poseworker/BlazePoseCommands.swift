@@ -58,7 +58,7 @@ enum BlazePoseCommands {
     }
 
     /// Crops per second over `iterations` timed batches after `warmup`.
-    static func bench(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, peakPerCore: Double) throws -> Int32 {
+    static func bench(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, peaks: BenchPeaks) throws -> Int32 {
         let loadStart = Date()
         let model: BlazePoseModel
         do { model = try BlazePoseModel(contentsOfFile: path) } catch { throw FileError(path: path, underlying: error) }
@@ -83,8 +83,8 @@ enum BlazePoseCommands {
         print(String(format: "batch %d  threads %d: %.2f crops/s mean; best %.2f (batch ms: mean %.1f, best %.1f; %d runs; load average %.2f)",
                      batch, threads, Double(batch) / mean, Double(batch) / best, mean * 1000, best * 1000, iterations, load[0]))
         let gflops = 2 * macs * Double(batch) / cpu / 1e9
-        print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f crops per CPU-second, %.1f GFLOPS per busy core (%.0f%% of %.0f)",
-                     cpu * 1000, cpu / mean, Double(batch) / cpu, gflops, 100 * gflops / peakPerCore, peakPerCore))
+        print(String(format: "  CPU time %.1f ms/batch (%.2f cores busy): %.2f crops per CPU-second, %.1f GFLOPS per busy core",
+                     cpu * 1000, cpu / mean, Double(batch) / cpu, gflops) + " (" + peaks.fraction(gflops, .fp32FMA, threads: 1) + ", per thread)")
         let perCrop = timings.totals.map { String(format: "%@ %.2f", $0.kind, $0.seconds / Double(iterations * batch) * 1000) }
         print("  ms per crop by op (time inside each op, summed over threads): " + perCrop.joined(separator: ", "))
         print(String(format: "peak memory (maxrss): %.0f MiB", BenchPlatform.peakResidentMiB()))

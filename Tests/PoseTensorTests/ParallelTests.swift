@@ -20,6 +20,45 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(order, [1, 2])
     }
 
+    /// Inside `both`, a `forEach` of either closure still gets several threads once the other
+    /// closure is done: its two tasks meet at a barrier, which two tasks on one thread never pass.
+    /// (With `both` on `concurrentPerform`, libdispatch ran the nested apply on one thread.)
+    func testForEachInsideBothStillRunsOnSeveralThreads() {
+        guard ProcessInfo.processInfo.activeProcessorCount >= 2 else {
+            print("skipped the nested-parallelism check: it needs 2 cores, this machine has 1")
+            return
+        }
+        for round in 0..<5 {
+            var metBoth = [false, false]
+            var secondRan = false
+            Parallel.both(threads: 2, {
+                let arrived = DispatchSemaphore(value: 0), leave = DispatchSemaphore(value: 0)
+                var met = [false, false]
+                Parallel.forEach(2, threads: 2) { task in
+                    if task == 0 {
+                        met[0] = arrived.wait(timeout: .now() + 5) == .success
+                        leave.signal()
+                    } else {
+                        arrived.signal()
+                        met[1] = leave.wait(timeout: .now() + 5) == .success
+                    }
+                }
+                metBoth = met
+            }, { secondRan = true })
+            XCTAssertTrue(secondRan, "round \(round)")
+            XCTAssertEqual(metBoth, [true, true], "round \(round): the nested forEach's tasks did not run at the same time")
+        }
+    }
+
+    /// `both` with threads > 1 runs its closures at the same time: the first waits for a signal
+    /// from the second.
+    func testBothRunsItsClosuresConcurrently() {
+        let signal = DispatchSemaphore(value: 0)
+        var received = false
+        Parallel.both(threads: 2, { received = signal.wait(timeout: .now() + 5) == .success }, { signal.signal() })
+        XCTAssertTrue(received)
+    }
+
     func testScratchPoolBuffersAreLargeEnoughAndNotShared() {
         let pool = ScratchPool()
         let lock = NSLock()
