@@ -54,7 +54,7 @@ public enum PeakMeter {
         guard instruction(kind, isa: isa) != nil, threads >= 1 else { return nil }
         #if arch(x86_64)
         if kind == .amxBF16 && ck_request_amx_permission() == 0 { return nil }
-        let loop: (Int, UnsafeMutablePointer<Float>) -> Double = { iterations, sink in
+        let loop: @Sendable (Int, UnsafeMutablePointer<Float>) -> Double = { iterations, sink in
             switch kind {
             case .fp32FMA: return isa == .avx2 ? ck_peak_fma_avx2(iterations, sink) : ck_peak_fma_avx512(iterations, sink)
             case .bf16Dot: return ck_peak_dpbf16_avx512(iterations, sink)
@@ -62,7 +62,7 @@ public enum PeakMeter {
             }
         }
         // Calibrate on one thread: grow the round count until a run takes a tenth of the budget.
-        let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16 * max(threads, 1))
+        let sink = UnsafeMutablePointer<Float>.allocate(capacity: 16)
         defer { sink.deallocate() }
         var iterations = 1 << 14
         while true {
@@ -75,21 +75,59 @@ public enum PeakMeter {
             }
             iterations *= 4
         }
-        // All threads at once; FLOPs of all of them over the wall time of the whole (correct
-        // also if Dispatch ran fewer threads than asked).
-        let flops = UnsafeMutablePointer<Double>.allocate(capacity: threads)
-        defer { flops.deallocate() }
+        // All threads at once, each on its own thread (not a Dispatch loop, whose workers may
+        // take two tasks one after the other when a pool thread starts late); FLOPs of all of
+        // them over the time of the slowest.
         let rounds = iterations
         var best = 0.0
         for _ in 0..<max(1, runs) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            Parallel.forEach(threads, threads: threads) { t in flops[t] = loop(rounds, sink + 16 * t) }
-            let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            best = max(best, (0..<threads).reduce(0) { $0 + flops[$1] } / wall / 1e9)
+            let box = Concurrent(threads: threads)
+            for _ in 0..<threads {
+                let thread = Thread {
+                    var lanes = [Float](repeating: 0, count: 16)
+                    box.run { lanes.withUnsafeMutableBufferPointer { loop(rounds, $0.baseAddress!) } }
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+            box.finished.wait()
+            best = max(best, box.total / box.slowest / 1e9)
         }
         return best
         #else
         return nil
         #endif
+    }
+}
+
+/// The threads of one peak run: they start together (each waits until all exist) and add their FLOPs.
+private final class Concurrent: @unchecked Sendable {
+    private let lock = NSLock()
+    private let threads: Int
+    private var arrived = 0, done = 0
+    /// FLOPs of all threads, and the longest time one of them took.
+    private(set) var total = 0.0, slowest = 0.0
+    private let go = DispatchSemaphore(value: 0)
+    let finished = DispatchSemaphore(value: 0)
+
+    init(threads: Int) { self.threads = threads }
+
+    func run(_ body: () -> Double) {
+        lock.lock()
+        arrived += 1
+        let last = arrived == threads
+        lock.unlock()
+        if last { for _ in 0..<threads { go.signal() } }
+        go.wait()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let flops = body()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        lock.lock()
+        total += flops
+        slowest = max(slowest, elapsed)
+        done += 1
+        let allDone = done == threads
+        lock.unlock()
+        if allDone { finished.signal() }
     }
 }
