@@ -4,6 +4,9 @@
 // with a fixed order of operations per row, so results never depend on batch or threads.
 
 import Foundation
+#if arch(x86_64)
+import CKernels
+#endif
 
 @inline(__always)
 public func loadVector(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
@@ -42,8 +45,18 @@ public enum Kernels {
         }
     }
 
-    /// In-place exact GELU over `rows x cols` (row stride `ld`).
+    /// In-place exact GELU over `rows x cols` (row stride `ld`). On x86-64 the AVX2 C kernel
+    /// (CKernels/pointwise_kernels.h), bit for bit the portable Swift one below.
     public static func gelu(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, ld: Int) {
+        #if arch(x86_64)
+        ck_gelu_rows_avx2(rows, cols, x, ld)
+        #else
+        geluPortable(rows: rows, cols: cols, x: x, ld: ld)
+        #endif
+    }
+
+    /// GELU in Swift SIMD16: the version for every other architecture, and the twin the C kernel is tested against.
+    static func geluPortable(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, ld: Int) {
         for r in 0..<rows {
             let row = x + r * ld
             var j = 0
@@ -57,8 +70,18 @@ public enum Kernels {
         }
     }
 
-    /// In-place softmax of each row of `x * scale`.
+    /// In-place softmax of each row of `x * scale`. On x86-64 the AVX2 C kernel
+    /// (CKernels/pointwise_kernels.h), bit for bit the portable Swift one below.
     public static func softmax(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, ld: Int, scale: Float = 1) {
+        #if arch(x86_64)
+        ck_softmax_rows_avx2(rows, cols, x, ld, scale)
+        #else
+        softmaxPortable(rows: rows, cols: cols, x: x, ld: ld, scale: scale)
+        #endif
+    }
+
+    /// Softmax in Swift SIMD16: the version for every other architecture, and the twin the C kernel is tested against.
+    static func softmaxPortable(rows: Int, cols: Int, x: UnsafeMutablePointer<Float>, ld: Int, scale: Float = 1) {
         let vectorEnd = cols & ~15
         for r in 0..<rows {
             let row = x + r * ld
