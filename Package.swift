@@ -43,7 +43,7 @@ let package = Package(
         // safetensors reader (mmap) and writer.
         .target(name: "SafeTensors"),
         // The FTP-Pose model: config, weight table, forward pass, DPC-kNN, decoding.
-        .target(name: "FTPPose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
+        .target(name: "FTPPose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore", "CKernels"], swiftSettings: nativeSIMD),
         // BlazePose-Full (MediaPipe's landmark model, converted by ops/models/): graph, kernels, joints.
         .target(name: "BlazePose", dependencies: ["PoseTensor", "SafeTensors", "PoseCore"], swiftSettings: nativeSIMD),
         // Frames in: ffmpeg subprocess, JPEG folders, crops.

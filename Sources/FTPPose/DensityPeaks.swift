@@ -4,6 +4,9 @@
 // ties), returned ascending. Nothing random: a window always keeps the same tokens.
 import Foundation
 import PoseTensor
+#if arch(x86_64)
+import CKernels
+#endif
 
 public enum DensityPeaks {
     /// Scores of the N rows of `x: [N, D]` (row stride `ldx`).
@@ -19,8 +22,10 @@ public enum DensityPeaks {
     /// every pair (i, j > i) is visited once and feeds both i and j. Half the Gram FLOPs, half the
     /// distance work. The kNN sets and minima do not depend on the visiting order; each kNN set is
     /// kept sorted and summed in ascending order, as in the full version.
+    /// On x86-64 the row loops run in AVX2 C (CKernels/dpc_kernels.h); `portable` runs the Swift
+    /// loops instead (the version for other architectures; tests compare the two bit for bit).
     static func lowerTriangleScores(x: UnsafePointer<Float>, count n: Int, dim d: Int, ldx: Int, knnK: Int, tau: Float,
-                                    scratch dist: UnsafeMutablePointer<Float>) -> [Float] {
+                                    scratch dist: UnsafeMutablePointer<Float>, portable: Bool = false) -> [Float] {
         let packed = PackedMatrix(weights: x, n: n, k: d, ldw: ldx)
         var i0 = 0
         while i0 < n {
@@ -41,95 +46,118 @@ public enum DensityPeaks {
         // worst[j] = nearest[j*k + k-1], for vector tests.
         var nearest = [Float](repeating: .infinity, count: n * k)
         var worst = [Float](repeating: .infinity, count: n)
-        var largestV = Vector(repeating: 0)
         var largest: Float = 0
-
-        @inline(__always)
-        func insert(_ value: Float, into j: Int, _ heap: UnsafeMutablePointer<Float>, _ worst: UnsafeMutablePointer<Float>) {
-            let base = heap + j * k
-            guard value < base[k - 1] else { return }
-            var slot = k - 1
-            while slot > 0 && base[slot - 1] > value { base[slot] = base[slot - 1]; slot -= 1 }
-            base[slot] = value
-            worst[j] = base[k - 1]
-        }
-
-        nearest.withUnsafeMutableBufferPointer { heapBuffer in
+        nearest.withUnsafeMutableBufferPointer { heap in
             worst.withUnsafeMutableBufferPointer { worstBuffer in
                 squares.withUnsafeBufferPointer { sq in
-                    let heap = heapBuffer.baseAddress!, worstBase = worstBuffer.baseAddress!
-                    for i in 0..<n {
-                        let row = dist + i * n, own = sq[i], count = i + 1
-                        // A plain loop: LLVM vectorises the sqrt here (SIMD16.squareRoot() would not).
-                        for j in 0..<count { row[j] = max(own + sq[j] - 2 * row[j], 0).squareRoot() / inverseScale }
-                        let vectorEnd = count & ~15
-                        var j = 0
-                        while j < vectorEnd {
-                            let values = loadVector(row + j)
-                            largestV = MathSIMD.maximum(largestV, values)
-                            // Entries that can enter i's set or j's set; most chunks have none.
-                            let forRow = values .< Vector(repeating: worstBase[i])
-                            let forColumns = values .< loadVector(worstBase + j)
-                            if any(forRow .| forColumns) {
-                                for lane in 0..<16 where forRow[lane] || forColumns[lane] {
-                                    let value = values[lane]
-                                    insert(value, into: i, heap, worstBase)
-                                    if j + lane != i { insert(value, into: j + lane, heap, worstBase) }
-                                }
-                            }
-                            j += 16
-                        }
-                        while j < count {
-                            let value = row[j]
-                            largest = max(largest, value)
-                            insert(value, into: i, heap, worstBase)
-                            if j != i { insert(value, into: j, heap, worstBase) }
-                            j += 1
-                        }
+                    #if arch(x86_64)
+                    if !portable {
+                        largest = ck_dpc_knn_rows_avx2(n, k, sq.baseAddress!, dist, inverseScale, heap.baseAddress!, worstBuffer.baseAddress!)
+                        return
                     }
+                    #endif
+                    largest = knnRowsPortable(n: n, k: k, sq: sq.baseAddress!, dist: dist, inverseScale: inverseScale,
+                                              heap: heap.baseAddress!, worst: worstBuffer.baseAddress!)
                 }
             }
         }
-        largest = max(largest, MathSIMD.maximumLane(largestV))
         var rho = [Float](repeating: 0, count: n)
         for i in 0..<n {
             var sum: Float = 0
             for slot in 0..<k { let value = nearest[i * k + slot]; sum += value * value }
             rho[i] = Foundation.exp(-(sum / Float(k)) / tau)
         }
-        // delta: for a pair j < i, j is denser than i exactly when rho_j >= rho_i (the index
-        // tie-break favours j); otherwise i is denser than j.
         var delta = [Float](repeating: .infinity, count: n)
         rho.withUnsafeBufferPointer { densities in
             delta.withUnsafeMutableBufferPointer { deltaBuffer in
-                let rhoBase = densities.baseAddress!, deltaBase = deltaBuffer.baseAddress!
-                let infinity = Vector(repeating: .infinity)
-                for i in 1..<max(n, 1) {
-                    let row = dist + i * n, ownV = Vector(repeating: rhoBase[i])
-                    var bestV = infinity
-                    let vectorEnd = i & ~15
-                    var j = 0
-                    while j < vectorEnd {
-                        let values = loadVector(row + j)
-                        let jDenser = loadVector(rhoBase + j) .>= ownV
-                        let forRow = infinity.replacing(with: values, where: jDenser)
-                        bestV = bestV.replacing(with: forRow, where: forRow .< bestV)
-                        let current = loadVector(deltaBase + j)
-                        storeVector(current.replacing(with: values, where: .!jDenser .& (values .< current)), deltaBase + j)
-                        j += 16
-                    }
-                    var best = deltaBase[i]
-                    for lane in 0..<16 where bestV[lane] < best { best = bestV[lane] }
-                    while j < i {
-                        let value = row[j]
-                        if rhoBase[j] >= rhoBase[i] { best = min(best, value) } else { deltaBase[j] = min(deltaBase[j], value) }
-                        j += 1
-                    }
-                    deltaBase[i] = best
+                #if arch(x86_64)
+                if !portable {
+                    ck_dpc_delta_rows_avx2(n, dist, densities.baseAddress!, deltaBuffer.baseAddress!)
+                    return
                 }
+                #endif
+                deltaRowsPortable(n: n, dist: dist, rho: densities.baseAddress!, delta: deltaBuffer.baseAddress!)
             }
         }
         return (0..<n).map { rho[$0] * (delta[$0] < .infinity ? delta[$0] : largest) }
+    }
+
+    /// Inserts `value` into token j's ascending list of its k smallest distances; worst[j] = its last entry.
+    @inline(__always)
+    private static func insert(_ value: Float, into j: Int, k: Int, _ heap: UnsafeMutablePointer<Float>, _ worst: UnsafeMutablePointer<Float>) {
+        let base = heap + j * k
+        guard value < base[k - 1] else { return }
+        var slot = k - 1
+        while slot > 0 && base[slot - 1] > value { base[slot] = base[slot - 1]; slot -= 1 }
+        base[slot] = value
+        worst[j] = base[k - 1]
+    }
+
+    /// The lower triangle's distance and k-nearest loops in Swift (ck_dpc_knn_rows_avx2 on x86-64):
+    /// dist rows hold Gram values on entry, distances on exit; returns the largest distance.
+    static func knnRowsPortable(n: Int, k: Int, sq: UnsafePointer<Float>, dist: UnsafeMutablePointer<Float>, inverseScale: Float,
+                                heap: UnsafeMutablePointer<Float>, worst worstBase: UnsafeMutablePointer<Float>) -> Float {
+        var largestV = Vector(repeating: 0)
+        var largest: Float = 0
+        for i in 0..<n {
+            let row = dist + i * n, own = sq[i], count = i + 1
+            // A plain loop: LLVM vectorises the sqrt here (SIMD16.squareRoot() would not).
+            for j in 0..<count { row[j] = max(own + sq[j] - 2 * row[j], 0).squareRoot() / inverseScale }
+            let vectorEnd = count & ~15
+            var j = 0
+            while j < vectorEnd {
+                let values = loadVector(row + j)
+                largestV = MathSIMD.maximum(largestV, values)
+                // Entries that can enter i's set or j's set; most chunks have none.
+                let forRow = values .< Vector(repeating: worstBase[i])
+                let forColumns = values .< loadVector(worstBase + j)
+                if any(forRow .| forColumns) {
+                    for lane in 0..<16 where forRow[lane] || forColumns[lane] {
+                        let value = values[lane]
+                        insert(value, into: i, k: k, heap, worstBase)
+                        if j + lane != i { insert(value, into: j + lane, k: k, heap, worstBase) }
+                    }
+                }
+                j += 16
+            }
+            while j < count {
+                let value = row[j]
+                largest = max(largest, value)
+                insert(value, into: i, k: k, heap, worstBase)
+                if j != i { insert(value, into: j, k: k, heap, worstBase) }
+                j += 1
+            }
+        }
+        return max(largest, MathSIMD.maximumLane(largestV))
+    }
+
+    /// delta in Swift (ck_dpc_delta_rows_avx2 on x86-64): for a pair j < i, j is denser than i exactly
+    /// when rho_j >= rho_i (the index tie-break favours j); otherwise i is denser than j.
+    static func deltaRowsPortable(n: Int, dist: UnsafePointer<Float>, rho rhoBase: UnsafePointer<Float>, delta deltaBase: UnsafeMutablePointer<Float>) {
+        let infinity = Vector(repeating: .infinity)
+        for i in 1..<max(n, 1) {
+            let row = dist + i * n, ownV = Vector(repeating: rhoBase[i])
+            var bestV = infinity
+            let vectorEnd = i & ~15
+            var j = 0
+            while j < vectorEnd {
+                let values = loadVector(row + j)
+                let jDenser = loadVector(rhoBase + j) .>= ownV
+                let forRow = infinity.replacing(with: values, where: jDenser)
+                bestV = bestV.replacing(with: forRow, where: forRow .< bestV)
+                let current = loadVector(deltaBase + j)
+                storeVector(current.replacing(with: values, where: .!jDenser .& (values .< current)), deltaBase + j)
+                j += 16
+            }
+            var best = deltaBase[i]
+            for lane in 0..<16 where bestV[lane] < best { best = bestV[lane] }
+            while j < i {
+                let value = row[j]
+                if rhoBase[j] >= rhoBase[i] { best = min(best, value) } else { deltaBase[j] = min(deltaBase[j], value) }
+                j += 1
+            }
+            deltaBase[i] = best
+        }
     }
 
     /// `scratch` holds n * n floats: the Gram matrix, then the distances. The full-matrix version,

@@ -53,7 +53,7 @@ final class ModelBehaviourTests: XCTestCase {
 
     func testLowerTriangleDPCEqualsFullMatrixBitForBit() {
         var generator = FTPPoseWeights.Generator(seed: 21)
-        for (n, d) in [(1, 4), (3, 8), (17, 5), (100, 16), (300, 24)] {
+        for (n, d) in [(1, 4), (3, 8), (17, 5), (100, 16), (300, 24), (700, 48)] {
             var x = (0..<(n * d)).map { _ in generator.truncatedNormal() }
             if n >= 40 { for j in 0..<d { x[30 * d + j] = x[7 * d + j] } }      // duplicate tokens: equal densities
             let (full, lower) = x.withUnsafeBufferPointer { xb -> ([Float], [Float]) in
@@ -61,6 +61,10 @@ final class ModelBehaviourTests: XCTestCase {
                 defer { scratch.deallocate() }
                 let full = DensityPeaks.scores(x: xb.baseAddress!, count: n, dim: d, ldx: d, knnK: 5, tau: 1, scratch: scratch)
                 let lower = DensityPeaks.lowerTriangleScores(x: xb.baseAddress!, count: n, dim: d, ldx: d, knnK: 5, tau: 1, scratch: scratch)
+                // The Swift row loops (the other architectures' version; on x86-64 the AVX2 C ones run above).
+                let portable = DensityPeaks.lowerTriangleScores(x: xb.baseAddress!, count: n, dim: d, ldx: d, knnK: 5, tau: 1,
+                                                                scratch: scratch, portable: true)
+                XCTAssertEqual(portable.map(\.bitPattern), full.map(\.bitPattern), "n \(n), portable loops")
                 return (full, lower)
             }
             XCTAssertEqual(full.map(\.bitPattern), lower.map(\.bitPattern), "n \(n)")
