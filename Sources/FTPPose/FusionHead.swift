@@ -50,7 +50,8 @@ struct CrossAttention {
             q: query.pointer, ldq: d, qSequenceStride: queries * d,
             k: key.pointer, ldk: d, kSequenceStride: keys * d,
             v: value.pointer, ldv: d, vSequenceStride: keys * d,
-            out: attended.pointer, ldo: d, outSequenceStride: queries * d, threads: threads)
+            out: attended.pointer, ldo: d, outSequenceStride: queries * d, precision: Kernels.attentionPrecision(linear: q.precision),
+            threads: threads)
         proj(attended, into: x, accumulate: true, threads: threads)
     }
 }

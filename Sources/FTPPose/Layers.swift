@@ -27,6 +27,14 @@ struct Linear {
         }
     }
 
+    /// The arithmetic of this layer.
+    var precision: Precision {
+        switch weight {
+        case .fp32: return .fp32
+        case .bf16: return .bf16
+        }
+    }
+
     /// x: [rows, in] -> y: [rows, out]; with `accumulate`, y += x W^T + b (a residual connection).
     func callAsFunction(_ x: Matrix, into y: Matrix, accumulate: Bool = false, threads: Int) {
         precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows)
@@ -98,7 +106,8 @@ struct SelfAttention {
             q: qkvRows.pointer, ldq: 3 * c, qSequenceStride: tokens * 3 * c,
             k: qkvRows.pointer + c, ldk: 3 * c, kSequenceStride: tokens * 3 * c,
             v: qkvRows.pointer + 2 * c, ldv: 3 * c, vSequenceStride: tokens * 3 * c,
-            out: attended.pointer, ldo: c, outSequenceStride: tokens * c, threads: threads)
+            out: attended.pointer, ldo: c, outSequenceStride: tokens * c, precision: Kernels.attentionPrecision(linear: qkv.precision),
+            threads: threads)
         proj(attended, into: residual, accumulate: true, threads: threads)
     }
 }

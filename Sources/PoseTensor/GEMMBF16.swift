@@ -65,14 +65,33 @@ public struct PackedBF16Matrix: @unchecked Sendable {
         let panels = (n + nr - 1) / nr
         // One float slot per (panel, pair, column): 2 bf16 each; zero-filled, so padding is 0.
         storage = FloatStorage(count: panels * paddedPairs * nr)
-        let out = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self)
+        // Each weight row is rounded to bf16 at once (vectorised where AVX-512 runs; the same
+        // round-to-nearest-even bits either way), then its pairs go to the panel as 32-bit words:
+        // pair p of column j is word p * nr + j of the panel (the even k in the low half).
+        let pairs = self.pairs
+        let out = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt32.self)
+        let row = UnsafeMutablePointer<UInt16>.allocate(capacity: 2 * pairs)
+        defer { row.deallocate() }
+        if pairs > 0 { row[2 * pairs - 1] = 0 }   // K odd: the last pair's second half is zero
+        let rowWords = UnsafeRawPointer(row).assumingMemoryBound(to: UInt32.self)
         for p in 0..<panels {
-            let panel = out + p * paddedPairs * nr * 2
+            let panel = out + p * paddedPairs * nr
             for j in 0..<min(nr, n - p * nr) {
-                let source = w + (p * nr + j) * ldw
-                for kk in 0..<k { panel[(kk / 2) * nr * 2 + j * 2 + (kk & 1)] = cbf16_from_float(source[kk]) }
+                PackedBF16Matrix.round(w + (p * nr + j) * ldw, into: row, count: k)
+                for pair in 0..<pairs { panel[pair * nr + j] = rowWords[pair] }
             }
         }
+    }
+
+    /// `count` floats to bf16 (round to nearest even), vectorised where AVX-512 runs.
+    static func round(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<UInt16>, count: Int) {
+        #if arch(x86_64)
+        if KernelISA.supported.contains(.avx512) {
+            cbf16_convert_avx512(x, out, count)
+            return
+        }
+        #endif
+        cbf16_convert_scalar(x, out, count)
     }
 }
 

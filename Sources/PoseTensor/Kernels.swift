@@ -124,23 +124,75 @@ public enum Kernels {
     /// Queries per attention task: bounds the score scratch (query block x keys).
     public static let attentionQueryBlock = 256
 
+    /// The arithmetic of the attention products (q k^T and p v) next to linear layers of
+    /// `linear` precision: bf16 only in the AMX class (real or emulated). With AMX a bf16 product
+    /// is several times an fp32 FMA's rate, and fp32 attention would take longer than every
+    /// linear layer together. With vdpbf16ps (2x fp32) it does not pay: on Zen 4 (`s`, batch 4,
+    /// 2 threads, A/B in one binary) bf16 attention gave 6.2-6.7 windows/s against fp32's
+    /// 6.1-6.9, as rounding K, V and the probabilities to bf16 per head costs what the dot
+    /// products save at K = head dim 32. Part of a bf16 class's bits: deterministic per class.
+    public static func attentionPrecision(linear: Precision, isa: KernelISA = .active) -> Precision {
+        guard linear == .bf16 else { return .fp32 }
+        return isa.bf16Kernel == .amx || KernelISA.amxEmulated ? .bf16 : .fp32
+    }
+
+    /// The two products of one (sequence, head) of attention, packed once: scores = q k^T and
+    /// out = p v, in fp32 or bf16 (fp32 accumulation).
+    private enum AttentionProducts {
+        case fp32(keys: PackedMatrix, values: PackedMatrix)
+        case bf16(keys: PackedBF16Matrix, values: PackedBF16Matrix)
+
+        init(precision: Precision, k: UnsafePointer<Float>, ldk: Int, v: UnsafePointer<Float>, ldv: Int, keys: Int, headDim: Int) {
+            switch precision {
+            case .fp32:
+                self = .fp32(keys: PackedMatrix(weights: k, n: keys, k: headDim, ldw: ldk),
+                             values: PackedMatrix(kMajor: v, k: keys, n: headDim, ldb: ldv))
+            case .bf16:
+                // v^T [headDim, keys] is the "weight" of out = p v.
+                let transposed = UnsafeMutablePointer<Float>.allocate(capacity: headDim * keys)
+                defer { transposed.deallocate() }
+                for j in 0..<keys {
+                    for d in 0..<headDim { transposed[d * keys + j] = v[j * ldv + d] }
+                }
+                self = .bf16(keys: PackedBF16Matrix(weights: k, n: keys, k: headDim, ldw: ldk),
+                             values: PackedBF16Matrix(weights: transposed, n: headDim, k: keys, ldw: keys))
+            }
+        }
+
+        func scores(_ m: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+            switch self {
+            case .fp32(let keys, _): GEMM.multiply(m: m, a: a, lda: lda, w: keys, bias: nil, c: c, ldc: ldc)
+            case .bf16(let keys, _): GEMM.multiply(m: m, a: a, lda: lda, w: keys, bias: nil, c: c, ldc: ldc)
+            }
+        }
+
+        func attend(_ m: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+            switch self {
+            case .fp32(_, let values): GEMM.multiply(m: m, a: a, lda: lda, w: values, bias: nil, c: c, ldc: ldc)
+            case .bf16(_, let values): GEMM.multiply(m: m, a: a, lda: lda, w: values, bias: nil, c: c, ldc: ldc)
+            }
+        }
+    }
+
     /// Multi-head attention for `sequences` independent sequences:
     /// out[s][i][h] = softmax(q[s][i][h] k[s][:][h]^T * headDim^-0.5) v[s][:][h], head h being
     /// columns h*headDim..<(h+1)*headDim. Sequence s of q starts at `q + s * qSequenceStride`
     /// (rows of stride `ldq`), likewise k, v, out. Tasks are (sequence, head, query block).
+    /// `precision: .bf16` runs both products with the bf16 GEMM (q, k, the probabilities and v
+    /// rounded to bf16, fp32 accumulation); the scaling and the softmax stay fp32.
     public static func attention(
         sequences: Int, queries: Int, keys: Int, heads: Int, headDim: Int,
         q: UnsafePointer<Float>, ldq: Int, qSequenceStride: Int,
         k: UnsafePointer<Float>, ldk: Int, kSequenceStride: Int,
         v: UnsafePointer<Float>, ldv: Int, vSequenceStride: Int,
-        out: UnsafeMutablePointer<Float>, ldo: Int, outSequenceStride: Int, threads: Int
+        out: UnsafeMutablePointer<Float>, ldo: Int, outSequenceStride: Int, precision: Precision = .fp32, threads: Int
     ) {
         let blocks = (queries + attentionQueryBlock - 1) / attentionQueryBlock
         let scale = 1 / Float(headDim).squareRoot()
         Parallel.forEach(sequences * heads, threads: threads) { task in
             let s = task / heads, h = task % heads
-            let keyMatrix = PackedMatrix(weights: k + s * kSequenceStride + h * headDim, n: keys, k: headDim, ldw: ldk)
-            let valueMatrix = PackedMatrix(kMajor: v + s * vSequenceStride + h * headDim, k: keys, n: headDim, ldb: ldv)
+            let products = AttentionProducts(precision: precision, k: k + s * kSequenceStride + h * headDim, ldk: ldk,
+                                             v: v + s * vSequenceStride + h * headDim, ldv: ldv, keys: keys, headDim: headDim)
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: Swift.min(queries, attentionQueryBlock) * keys)
             let scaledQueries = UnsafeMutablePointer<Float>.allocate(capacity: Swift.min(queries, attentionQueryBlock) * headDim)
             defer { scores.deallocate(); scaledQueries.deallocate() }
@@ -151,10 +203,9 @@ public enum Kernels {
                 for i in 0..<count {
                     for d in 0..<headDim { scaledQueries[i * headDim + d] = qBase[i * ldq + d] * scale }
                 }
-                GEMM.multiply(m: count, a: scaledQueries, lda: headDim, w: keyMatrix, bias: nil, c: scores, ldc: keys)
+                products.scores(count, scaledQueries, headDim, scores, keys)
                 softmax(rows: count, cols: keys, x: scores, ld: keys)
-                GEMM.multiply(m: count, a: scores, lda: keys, w: valueMatrix, bias: nil,
-                              c: out + s * outSequenceStride + i0 * ldo + h * headDim, ldc: ldo)
+                products.attend(count, scores, keys, out + s * outSequenceStride + i0 * ldo + h * headDim, ldo)
             }
         }
     }
