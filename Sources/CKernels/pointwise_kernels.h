@@ -1,4 +1,4 @@
-// softmax and exact GELU rows in AVX2 for x86-64: the same operations, lane for lane and in the
+// softmax, exact GELU and LayerNorm rows in AVX2 for x86-64: the same operations, lane for lane and in the
 // same order, as the Swift SIMD16 kernels (PoseTensor/Kernels.swift, MathSIMD.swift), which stay
 // as the portable version. Swift lowered MathSIMD.exp on a SIMD16<Float> to a call working on
 // four 128-bit halves; these work on 256-bit vectors, inline, two at a time. Compiled once for
@@ -153,6 +153,55 @@ static inline void ck_softmax_rows_avx2(long rows, long cols, float *x, long ld,
             _mm256_storeu_ps(row + j + 8, _mm256_mul_ps(_mm256_loadu_ps(row + j + 8), inverseV));
         }
         for (; j < cols; j++) row[j] *= inverse;
+    }
+}
+
+/// Sum of 16 lanes (two vectors: lanes 0-7, 8-15) in lane order from -0, as SIMD.sum() does.
+__attribute__((target("avx2,fma"), always_inline))
+static inline float ck_sum16_avx2(__m256 low, __m256 high) {
+    float lanes[16];
+    _mm256_storeu_ps(lanes, low);
+    _mm256_storeu_ps(lanes + 8, high);
+    float sum = -0.0f;
+    for (int i = 0; i < 16; i++) sum += lanes[i];
+    return sum;
+}
+
+/// Kernels.layerNorm: y = (x - mean) / sqrt(var + eps) * weight + bias over each row, with
+/// Swift's order: 16 lane sums over the 16-wide chunks, the lanes in order, then the tail; the
+/// squares as fused multiply-adds per lane (addingProduct), the tail's unfused.
+__attribute__((target("avx2,fma")))
+static inline void ck_layer_norm_rows_avx2(long rows, long cols, const float *x, long ldx, const float *weight, const float *bias,
+                                           float *y, long ldy, float eps) {
+    const long vectorEnd = cols & ~15L;
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        float *yr = y + r * ldy;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        long j = 0;
+        for (; j < vectorEnd; j += 16) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(xr + j));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(xr + j + 8));
+        }
+        float sum = ck_sum16_avx2(s0, s1);
+        for (; j < cols; j++) sum += xr[j];
+        const float mean = sum / (float)cols;
+        const __m256 meanV = _mm256_set1_ps(mean);
+        __m256 q0 = _mm256_setzero_ps(), q1 = q0;
+        for (j = 0; j < vectorEnd; j += 16) {
+            __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(xr + j), meanV), d1 = _mm256_sub_ps(_mm256_loadu_ps(xr + j + 8), meanV);
+            q0 = _mm256_fmadd_ps(d0, d0, q0);
+            q1 = _mm256_fmadd_ps(d1, d1, q1);
+        }
+        float squares = ck_sum16_avx2(q0, q1);
+        for (; j < cols; j++) { float d = xr[j] - mean; squares += d * d; }
+        const float inverse = 1 / sqrtf(squares / (float)cols + eps);
+        const __m256 inverseV = _mm256_set1_ps(inverse);
+        for (j = 0; j < vectorEnd; j += 8) {
+            __m256 value = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + j), meanV), inverseV);
+            _mm256_storeu_ps(yr + j, _mm256_add_ps(_mm256_mul_ps(value, _mm256_loadu_ps(weight + j)), _mm256_loadu_ps(bias + j)));
+        }
+        for (; j < cols; j++) yr[j] = (xr[j] - mean) * inverse * weight[j] + bias[j];
     }
 }
 

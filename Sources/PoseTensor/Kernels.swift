@@ -16,8 +16,21 @@ public func storeVector(_ v: Vector, _ p: UnsafeMutablePointer<Float>) { UnsafeM
 public enum Kernels {
     public static let layerNormEpsilon: Float = 1e-6
 
-    /// y = (x - mean) / sqrt(var + eps) * weight + bias over each row of `cols` values.
+    /// y = (x - mean) / sqrt(var + eps) * weight + bias over each row of `cols` values. On x86-64
+    /// the AVX2 C kernel (CKernels/pointwise_kernels.h), bit for bit the portable Swift one below.
     public static func layerNorm(
+        rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        y: UnsafeMutablePointer<Float>, ldy: Int, eps: Float = layerNormEpsilon
+    ) {
+        #if arch(x86_64)
+        ck_layer_norm_rows_avx2(rows, cols, x, ldx, weight, bias, y, ldy, eps)
+        #else
+        layerNormPortable(rows: rows, cols: cols, x: x, ldx: ldx, weight: weight, bias: bias, y: y, ldy: ldy, eps: eps)
+        #endif
+    }
+
+    /// LayerNorm in Swift SIMD16: the version for every other architecture, and the twin the C kernel is tested against.
+    static func layerNormPortable(
         rows: Int, cols: Int, x: UnsafePointer<Float>, ldx: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         y: UnsafeMutablePointer<Float>, ldy: Int, eps: Float = layerNormEpsilon
     ) {

@@ -1,4 +1,4 @@
-// The x86-64 softmax and GELU (AVX2 C, CKernels/pointwise_kernels.h) give the same bits as the
+// The x86-64 softmax, GELU and LayerNorm (AVX2 C, CKernels/pointwise_kernels.h) give the same bits as the
 // portable Swift SIMD16 kernels they replace there: the engine's fp32 outputs, fixtures and
 // byte-identical promises do not move, and the two stay interchangeable per architecture.
 import PoseCore
@@ -30,6 +30,30 @@ final class PointwiseKernelTests: XCTestCase {
         }
         #else
         throw XCTSkip("the AVX2 softmax is x86-64 only; here Kernels.softmax is the portable kernel")
+        #endif
+    }
+
+    func testLayerNormIsBitwiseThePortableKernel() throws {
+        #if arch(x86_64)
+        for (cols, spread) in [(384, Float(3)), (768, 40), (96, 0.001), (17, 5), (8, 1), (1, 2)] {
+            let rows = 6, ldx = cols + 5, ldy = cols + 1
+            let x = values(rows: rows, cols: ldx, seed: UInt64(cols) &* 131, spread: spread)
+            let parameters = values(rows: 2, cols: cols, seed: UInt64(cols) &+ 9, spread: 1)
+            let weight = Array(parameters[0..<cols]), bias = Array(parameters[cols...])
+            var fast = [Float](repeating: .nan, count: rows * ldy), portable = fast
+            fast.withUnsafeMutableBufferPointer {
+                Kernels.layerNorm(rows: rows, cols: cols, x: x, ldx: ldx, weight: weight, bias: bias, y: $0.baseAddress!, ldy: ldy)
+            }
+            portable.withUnsafeMutableBufferPointer {
+                Kernels.layerNormPortable(rows: rows, cols: cols, x: x, ldx: ldx, weight: weight, bias: bias, y: $0.baseAddress!, ldy: ldy)
+            }
+            let mismatches = zip(fast, portable).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(mismatches, 0, "layerNorm cols \(cols): \(mismatches) values differ")
+            XCTAssertTrue(fast[ldy - 1].isNaN, "the output padding was written")
+            XCTAssertFalse(fast[0].isNaN, "the kernel ran")
+        }
+        #else
+        throw XCTSkip("the AVX2 LayerNorm is x86-64 only; here Kernels.layerNorm is the portable kernel")
         #endif
     }
 
