@@ -94,7 +94,13 @@ public final class Coordinator: @unchecked Sendable {
     private var unitPayloads: [PoseSchedule.UnitID: (windows: Int, payload: UnitPayload)] = [:]
     private var pendingResults: [LeaseID: [WindowKeypoints]] = [:]
     private var permitsOutstanding = 0
-    private var restored: [String: (accepted: [Int: [WindowKeypoints]], failed: [Int: String])] = [:]
+    /// What the journal holds per video: accepted and failed units, and the kernel classes that computed them.
+    private struct RestoredVideo {
+        var accepted: [Int: [WindowKeypoints]] = [:]
+        var failed: [Int: String] = [:]
+        var kernelClasses: Set<String> = []
+    }
+    private var restored: [String: RestoredVideo] = [:]
     private var reports: [Int: VideoReport] = [:]
     private var producerExhausted = false
     private var jobCompleted = false
@@ -179,10 +185,11 @@ public final class Coordinator: @unchecked Sendable {
             }
             switch record {
             case .job: break
-            case .accepted(let video, let unit, let keypoints):
-                if restored[video, default: ([:], [:])].accepted.updateValue(keypoints, forKey: unit) == nil { accepted += 1 }
+            case .accepted(let video, let unit, let keypoints, let kernelClass):
+                if restored[video, default: RestoredVideo()].accepted.updateValue(keypoints, forKey: unit) == nil { accepted += 1 }
+                if let kernelClass { restored[video]!.kernelClasses.insert(kernelClass) }
             case .failed(let video, let unit, let reason):
-                if restored[video, default: ([:], [:])].failed.updateValue(reason, forKey: unit) == nil { failed += 1 }
+                if restored[video, default: RestoredVideo()].failed.updateValue(reason, forKey: unit) == nil { failed += 1 }
             }
         }
         if accepted + failed > 0 {
@@ -399,11 +406,10 @@ public final class Coordinator: @unchecked Sendable {
         } catch {
             preconditionFailure("a result checked before acceptance was refused: \(error)")
         }
-        if let session = workersByID[worker] {
-            video.kernelClasses.insert(ClusterModel.kernelClass(kernels: session.hello?.kernels ?? "", precision: config.model.precision))
-        }
+        let kernelClass = workersByID[worker].map { ClusterModel.kernelClass(kernels: $0.hello?.kernels ?? "", precision: config.model.precision) }
+        if let kernelClass { video.kernelClasses.insert(kernelClass) }
         videos[unit.video] = video
-        appendJournal(.accepted(video: video.entry.name, unit: unit.index, keypoints: keypoints))
+        appendJournal(.accepted(video: video.entry.name, unit: unit.index, keypoints: keypoints, kernelClass: kernelClass))
         windowsDone += keypoints.count
         recentWindows.append((loop.nowMs, keypoints.count))
         if let leased = leasedAtMs.removeValue(forKey: unit)?[worker] {
@@ -560,6 +566,7 @@ public final class Coordinator: @unchecked Sendable {
                     }
                 }
                 video.unitsRestored = restoredEvents.count
+                video.kernelClasses.formUnion(done.kernelClasses)
             }
             videos[index] = video
             unitsKnown += plan.units.count

@@ -7,7 +7,9 @@ import PoseCore
 public enum JournalRecord: Equatable, Sendable {
     /// The job this state belongs to (archive, options, weights); a resumed run must match it.
     case job(fingerprint: String)
-    case accepted(video: String, unit: Int, keypoints: [WindowKeypoints])
+    /// A unit's result; `kernelClass` is the class of the worker that computed it (the job report
+    /// lists it per video, also after a restart). Records of earlier versions have none.
+    case accepted(video: String, unit: Int, keypoints: [WindowKeypoints], kernelClass: String?)
     case failed(video: String, unit: Int, reason: String)
 
     /// Limits on decoded fields: a record never makes us allocate more than these.
@@ -30,10 +32,12 @@ public enum JournalRecord: Equatable, Sendable {
         case .job(let fingerprint):
             bytes.append(1)
             string(fingerprint)
-        case .accepted(let video, let unit, let keypoints):
-            bytes.append(2)
+        case .accepted(let video, let unit, let keypoints, let kernelClass):
+            // Type 2 (no class) stays what earlier versions wrote; type 4 adds the class after the unit.
+            bytes.append(kernelClass == nil ? 2 : 4)
             string(video)
             u32(unit)
+            if let kernelClass { string(kernelClass) }
             u32(keypoints.count)
             u32(keypoints.first?.values.count ?? 0)
             for window in keypoints {
@@ -78,9 +82,10 @@ public enum JournalRecord: Equatable, Sendable {
         switch type {
         case 1:
             record = .job(fingerprint: try string("fingerprint"))
-        case 2:
+        case 2, 4:
             let video = try string("video")
             let unit = try u32()
+            let kernelClass = type == 4 ? try string("kernel class") : nil
             let windows = try count("windows", max: windowsMax)
             let values = try count("values", max: valuesPerWindowMax)
             guard bytes.count - offset == windows * values * 4 else {
@@ -94,7 +99,7 @@ public enum JournalRecord: Equatable, Sendable {
                 for _ in 0..<values { window.append(Float(bitPattern: UInt32(try u32()))) }
                 keypoints.append(WindowKeypoints(values: window))
             }
-            record = .accepted(video: video, unit: unit, keypoints: keypoints)
+            record = .accepted(video: video, unit: unit, keypoints: keypoints, kernelClass: kernelClass)
         case 3:
             let video = try string("video")
             let unit = try u32()

@@ -107,7 +107,7 @@ enum BenchCommand {
         let isa = KernelISA.active
         switch precision {
         case .fp32: return "path: fp32 linear layers, \(isa.fp32Kernel) micro-kernel (kernel class fp32; --precision bf16|auto for bf16)"
-        case .bf16: return "path: bf16 linear layers, kernel class \(isa.kernelClass(for: .bf16)) (fp32 accumulation; attention, norms, DPC fp32)"
+        case .bf16: return "path: bf16 linear layers, kernel class \(isa.kernelClass(for: .bf16)) (fp32 accumulation; norms, softmax, DPC fp32; attention products \(Kernels.attentionPrecision(linear: .bf16, isa: isa).rawValue))"
         }
     }
 

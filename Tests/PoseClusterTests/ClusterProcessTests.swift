@@ -153,6 +153,11 @@ final class ClusterProcessTests: ClusterTestCase {
         let accepted = finalCounter(output, "accepted") ?? 0
         XCTAssertGreaterThanOrEqual(restored, acceptedBeforeKill, "every unit accepted before the kill is restored:\n\(output)")
         XCTAssertEqual(restored + accepted, planned, "restored units are not computed again:\n\(output)")
+        // The job report names the kernel class of every video's units, also of those computed before the restart.
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/_posecluster/job.json"))) as? [String: Any])
+        for entry in try XCTUnwrap(report["videos"] as? [[String: Any]]) {
+            XCTAssertEqual(entry["kernel_classes"] as? [String], ["fp32"], "\(entry["name"] ?? "?"): \(entry)")
+        }
     }
 
     // 4. A late worker gets work within a heartbeat; a SIGTERMed worker drains and nothing is lost.

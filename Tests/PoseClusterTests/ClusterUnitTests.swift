@@ -13,8 +13,8 @@ final class ClusterUnitTests: XCTestCase {
         let keypoints = (0..<3).map { w in WindowKeypoints(values: (0..<51).map { Float($0) * 0.5 + Float(w) }) }
         let records: [JournalRecord] = [
             .job(fingerprint: "posecluster-journal/1 weights=abc"),
-            .accepted(video: "000001_mpii_test", unit: 7, keypoints: keypoints),
-            .accepted(video: "v", unit: 0, keypoints: []),
+            .accepted(video: "000001_mpii_test", unit: 7, keypoints: keypoints, kernelClass: nil),
+            .accepted(video: "v", unit: 0, keypoints: [], kernelClass: nil),
             .failed(video: "vidéo", unit: 3, reason: "failed 3 attempts"),
         ]
         for record in records {
@@ -26,6 +26,12 @@ final class ClusterUnitTests: XCTestCase {
         }
         XCTAssertThrowsError(try JournalRecord.decode(bytes + [0]), "trailing byte")
         XCTAssertThrowsError(try JournalRecord.decode([9]), "unknown type")
+        // With the worker's kernel class (type 4); without one the bytes are the earlier versions' type 2.
+        let classed = JournalRecord.accepted(video: "000001_mpii_test", unit: 7, keypoints: keypoints, kernelClass: "bf16-avx512bf16")
+        XCTAssertEqual(try JournalRecord.decode(classed.encoded()), classed)
+        XCTAssertEqual(classed.encoded().first, 4)
+        XCTAssertEqual(bytes.first, 2, "a record without a class is written as before")
+        XCTAssertThrowsError(try JournalRecord.decode(Array(classed.encoded().prefix(30))), "cut inside the class")
         // A window count far beyond the limit is refused before anything is allocated.
         var huge = records[2].encoded()
         huge.replaceSubrange(huge.count - 8..<huge.count - 4, with: [0xFF, 0xFF, 0xFF, 0x7F])
