@@ -20,9 +20,8 @@ final class SocketTests: XCTestCase {
             path == "/hello" ? .text(200, "hi\n") : .text(404, "no\n")
         }
         let port = server.port
-        let thread = Thread { loop.run() }
-        thread.start()
-        defer { loop.stop() }
+        let stopLoop = runOnThread(loop, keeping: server)
+        defer { stopLoop() }
         let endpoint = Endpoint(host: "127.0.0.1", port: port)
         let ok = try HTTPClient.get(endpoint, path: "/hello")
         XCTAssertEqual(ok.status, 200)
@@ -37,9 +36,8 @@ final class SocketTests: XCTestCase {
     func testIdleHTTPConnectionsCannotLockThePageOut() throws {
         let loop = EventLoop()
         let server = try HTTPServer(endpoint: Endpoint(host: "127.0.0.1", port: 0), loop: loop, log: { _ in }) { _ in .text(200, "ok\n") }
-        let thread = Thread { loop.run() }
-        thread.start()
-        defer { loop.stop() }
+        let stopLoop = runOnThread(loop, keeping: server)
+        defer { stopLoop() }
         let endpoint = Endpoint(host: "127.0.0.1", port: server.port)
         var idle: [Socket] = []
         for _ in 0..<(HTTPServer.connectionsMax + 16) { idle.append(try Socket.connect(to: endpoint, timeoutMs: 2_000)) }
@@ -66,9 +64,8 @@ final class SocketTests: XCTestCase {
             let loop = EventLoop()
             let access = HTTPAccess(token: token, openPaths: metricsOpen ? ["/healthz", "/metrics"] : ["/healthz"])
             let server = try HTTPServer(endpoint: Endpoint(host: "127.0.0.1", port: 0), loop: loop, access: access, log: { _ in }) { _ in .text(200, "ok\n") }
-            let thread = Thread { loop.run() }
-            thread.start()
-            defer { loop.stop() }
+            let stopLoop = runOnThread(loop, keeping: server)
+            defer { stopLoop() }
             let endpoint = Endpoint(host: "127.0.0.1", port: server.port)
             XCTAssertEqual(try HTTPClient.get(endpoint, path: "/status").status, 401)
             XCTAssertEqual(try HTTPClient.get(endpoint, path: "/").status, 401)
@@ -80,5 +77,25 @@ final class SocketTests: XCTestCase {
         }
         XCTAssertTrue(HTTPAccess.open.allows(path: "/status", authorization: nil))
         XCTAssertTrue(HTTPAccess(token: token, openPaths: []).allows(path: "/status", authorization: "bearer  correct horse battery staple "))
+    }
+}
+
+/// Runs `loop` on its own thread; the returned closure stops it and waits until its thread has
+/// left `run()`. `server` stays alive until then: its handlers on the loop hold it unowned, and a
+/// server released while the loop still ran (ARC may end a local's life at its last use; the
+/// test's end came before the loop's) crashed the test process with "Attempted to read an
+/// unowned reference but object ... was already destroyed".
+func runOnThread(_ loop: EventLoop, keeping server: HTTPServer) -> () -> Void {
+    let finished = DispatchSemaphore(value: 0)
+    let thread = Thread {
+        loop.run()
+        finished.signal()
+    }
+    thread.start()
+    return {
+        withExtendedLifetime(server) {
+            loop.stop()
+            finished.wait()
+        }
     }
 }
