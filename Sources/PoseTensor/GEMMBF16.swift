@@ -217,15 +217,7 @@ extension GEMM {
             let packedA = UnsafeMutablePointer<UInt16>.allocate(capacity: rowBlocks * block * rowValues)
             packedA.initialize(repeating: 0, count: rowBlocks * block * rowValues)
             defer { packedA.deallocate() }
-            for i in 0..<rows {
-                #if arch(x86_64)
-                if !emulate {
-                    cbf16_convert_avx512(a + (row0 + i) * lda, packedA + i * rowValues, k)
-                    continue
-                }
-                #endif
-                cbf16_convert_scalar(a + (row0 + i) * lda, packedA + i * rowValues, k)
-            }
+            for i in 0..<rows { PackedBF16Matrix.round(a + (row0 + i) * lda, into: packedA + i * rowValues, count: k) }
             let accumulator = UnsafeMutablePointer<Float>.allocate(capacity: block * block)
             defer { accumulator.deallocate() }
             #if arch(x86_64)
